@@ -1,0 +1,213 @@
+//! Model outputs and their CSV / JSON / JSON Lines renderings.
+
+use serde_json::{json, Map, Value};
+
+/// What a model predicts for a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictions {
+    /// One real value per row.
+    Regression { values: Vec<f64> },
+    /// Class probabilities, row-major `n × classes.len()`.
+    Classification {
+        classes: Vec<String>,
+        probabilities: Vec<f64>,
+    },
+}
+
+impl Predictions {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Predictions::Regression { values } => values.len(),
+            Predictions::Classification {
+                classes,
+                probabilities,
+            } => probabilities.len().checked_div(classes.len()).unwrap_or(0),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of the most probable class of each row (first one on ties); `None` for regression.
+    pub fn predicted_indices(&self) -> Option<Vec<usize>> {
+        match self {
+            Predictions::Regression { .. } => None,
+            Predictions::Classification {
+                classes,
+                probabilities,
+            } => {
+                if classes.is_empty() {
+                    return Some(Vec::new());
+                }
+                let argmax = |row: &[f64]| {
+                    let mut best = 0;
+                    for (i, p) in row.iter().enumerate() {
+                        if *p > row[best] || row[best].is_nan() {
+                            best = i;
+                        }
+                    }
+                    best
+                };
+                Some(
+                    probabilities
+                        .chunks_exact(classes.len())
+                        .map(argmax)
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// The most probable class label of each row; `None` for regression.
+    pub fn predicted_labels(&self) -> Option<Vec<&str>> {
+        let Predictions::Classification { classes, .. } = self else {
+            return None;
+        };
+        let indices = self.predicted_indices()?;
+        Some(indices.into_iter().map(|i| classes[i].as_str()).collect())
+    }
+
+    /// CSV with a header row. Classification: one probability column per class, headed by the
+    /// class label; regression: a single `prediction` column.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Predictions::Regression { values } => {
+                out.push_str("prediction\n");
+                for v in values {
+                    out.push_str(&v.to_string());
+                    out.push('\n');
+                }
+            }
+            Predictions::Classification {
+                classes,
+                probabilities,
+            } => {
+                let header: Vec<String> = classes.iter().map(|c| csv_field(c)).collect();
+                out.push_str(&header.join(","));
+                out.push('\n');
+                if !classes.is_empty() {
+                    for row in probabilities.chunks_exact(classes.len()) {
+                        let cells: Vec<String> = row.iter().map(f64::to_string).collect();
+                        out.push_str(&cells.join(","));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `{"predictions": [...]}` with one object per row (see [`Predictions::to_json_lines`]).
+    pub fn to_json(&self) -> Value {
+        json!({ "predictions": self.row_objects() })
+    }
+
+    /// One JSON object per line: `{"predicted_label": "1", "probabilities": {"0": 0.2, "1": 0.8}}`
+    /// for classification, `{"score": 3.2}` for regression.
+    pub fn to_json_lines(&self) -> String {
+        let mut out = String::new();
+        for row in self.row_objects() {
+            out.push_str(&row.to_string());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn row_objects(&self) -> Vec<Value> {
+        match self {
+            Predictions::Regression { values } => {
+                values.iter().map(|v| json!({ "score": v })).collect()
+            }
+            Predictions::Classification {
+                classes,
+                probabilities,
+            } => {
+                let labels = self.predicted_labels().unwrap_or_default();
+                if classes.is_empty() {
+                    return Vec::new();
+                }
+                probabilities
+                    .chunks_exact(classes.len())
+                    .zip(labels)
+                    .map(|(row, label)| {
+                        let probs: Map<String, Value> = classes
+                            .iter()
+                            .cloned()
+                            .zip(row.iter().map(|p| json!(p)))
+                            .collect();
+                        json!({ "predicted_label": label, "probabilities": probs })
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Quotes a CSV field when it contains a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classification() -> Predictions {
+        Predictions::Classification {
+            classes: vec!["0".into(), "1".into()],
+            probabilities: vec![0.2, 0.8, 0.75, 0.25],
+        }
+    }
+
+    #[test]
+    fn labels_are_argmax() {
+        let p = classification();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.predicted_labels().unwrap(), vec!["1", "0"]);
+        let r = Predictions::Regression { values: vec![1.5] };
+        assert!(r.predicted_labels().is_none());
+        assert!(!r.is_empty());
+    }
+
+    #[test]
+    fn csv_rendering() {
+        assert_eq!(classification().to_csv(), "0,1\n0.2,0.8\n0.75,0.25\n");
+        let r = Predictions::Regression {
+            values: vec![3.0, 0.1, -2.5e-7],
+        };
+        assert_eq!(r.to_csv(), "prediction\n3\n0.1\n-0.00000025\n");
+        let quoted = Predictions::Classification {
+            classes: vec!["a,b".into(), "say \"hi\"".into()],
+            probabilities: vec![0.5, 0.5],
+        };
+        assert_eq!(quoted.to_csv(), "\"a,b\",\"say \"\"hi\"\"\"\n0.5,0.5\n");
+    }
+
+    #[test]
+    fn json_rendering() {
+        let v = classification().to_json();
+        assert_eq!(
+            v,
+            json!({"predictions": [
+                {"predicted_label": "1", "probabilities": {"0": 0.2, "1": 0.8}},
+                {"predicted_label": "0", "probabilities": {"0": 0.75, "1": 0.25}},
+            ]})
+        );
+        let r = Predictions::Regression {
+            values: vec![3.2, 1.0],
+        };
+        assert_eq!(
+            r.to_json(),
+            json!({"predictions": [{"score": 3.2}, {"score": 1.0}]})
+        );
+        assert_eq!(r.to_json_lines(), "{\"score\":3.2}\n{\"score\":1.0}\n");
+    }
+}

@@ -1,0 +1,165 @@
+//! Persistent records of the platform: dataset versions, jobs, model versions, endpoints and
+//! API tokens, as the metadata store holds them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{EndpointStatus, Hyperparameters, JobStatus, Metrics, Schema, Task, TimestampMillis};
+
+/// A dataset name with its latest version, for listings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub name: String,
+    pub latest_version: i64,
+    pub version_count: i64,
+    pub created_at: TimestampMillis,
+}
+
+/// What the service asks the store to record for a newly created dataset version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewDatasetVersion {
+    pub dataset: String,
+    /// Hex sha256 of the uploaded bytes; also the artifact address.
+    pub content_hash: String,
+    /// `csv`, `parquet` or `jsonl`.
+    pub format: String,
+    pub size_bytes: i64,
+    pub row_count: i64,
+    pub schema: Schema,
+    /// The dataset profile as JSON (owned by `ingot-data`).
+    pub profile: serde_json::Value,
+    /// Where the data came from (a file name or path), for humans.
+    pub source: String,
+}
+
+/// One immutable version of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetVersion {
+    pub dataset: String,
+    /// 1, 2, 3… per dataset.
+    pub version: i64,
+    pub content_hash: String,
+    pub format: String,
+    pub size_bytes: i64,
+    pub row_count: i64,
+    pub schema: Schema,
+    pub profile: serde_json::Value,
+    pub source: String,
+    pub created_at: TimestampMillis,
+}
+
+/// The declared inputs of a training job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSpec {
+    pub dataset: String,
+    pub dataset_version: i64,
+    pub validation_dataset: Option<String>,
+    pub validation_dataset_version: Option<i64>,
+    pub target: String,
+    pub algorithm: String,
+    pub hyperparameters: Hyperparameters,
+    pub drop_columns: Vec<String>,
+    /// Fraction of rows held out for validation when no validation dataset is given.
+    pub validation_fraction: f64,
+    pub seed: u64,
+    /// Registered model name the result is registered under.
+    pub model_name: String,
+}
+
+/// A training job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// A UUID string.
+    pub id: String,
+    pub status: JobStatus,
+    pub spec: TrainingSpec,
+    pub failure_reason: Option<String>,
+    /// Final validation metrics, once completed.
+    pub metrics: Metrics,
+    /// The registered model version it produced, once completed.
+    pub model_name: Option<String>,
+    pub model_version: Option<i64>,
+    pub created_at: TimestampMillis,
+    pub started_at: Option<TimestampMillis>,
+    pub ended_at: Option<TimestampMillis>,
+}
+
+/// A job log line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Monotonic per job, starting at 1.
+    pub seq: i64,
+    pub at: TimestampMillis,
+    pub message: String,
+}
+
+/// One point of a per-job metric series (e.g. validation loss per iteration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricPoint {
+    pub name: String,
+    pub step: i64,
+    pub value: f64,
+    pub at: TimestampMillis,
+}
+
+/// A registered model name with its latest version, for listings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub latest_version: i64,
+    pub version_count: i64,
+    pub created_at: TimestampMillis,
+}
+
+/// What the service asks the store to record for a new model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewModelVersion {
+    pub model: String,
+    /// Hex sha256 of the model artifact.
+    pub artifact_hash: String,
+    pub algorithm: String,
+    pub task: Task,
+    pub metrics: Metrics,
+    pub input_schema: Schema,
+    /// Lineage: the job that trained it (absent for imported models).
+    pub job_id: Option<String>,
+    pub dataset: Option<String>,
+    pub dataset_version: Option<i64>,
+}
+
+/// One immutable version of a registered model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVersion {
+    pub model: String,
+    pub version: i64,
+    pub artifact_hash: String,
+    pub algorithm: String,
+    pub task: Task,
+    pub metrics: Metrics,
+    pub input_schema: Schema,
+    pub job_id: Option<String>,
+    pub dataset: Option<String>,
+    pub dataset_version: Option<i64>,
+    pub created_at: TimestampMillis,
+}
+
+/// A real-time endpoint as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub model: String,
+    pub model_version: i64,
+    pub status: EndpointStatus,
+    pub failure_reason: Option<String>,
+    pub created_at: TimestampMillis,
+    pub updated_at: TimestampMillis,
+}
+
+/// An API token; only its sha256 hash is ever stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub token_hash: String,
+    pub is_admin: bool,
+    pub created_at: TimestampMillis,
+}

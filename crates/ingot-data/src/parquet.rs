@@ -1,0 +1,173 @@
+//! Parquet reading: decodes with parquet's Arrow reader, concatenates the batches and maps every
+//! column to its canonical Arrow type (unsupported types are errors naming the column).
+
+use crate::builder::assemble;
+use crate::convert::to_canonical;
+use crate::{Error, Result, Table};
+use arrow_array::{Array, RecordBatch};
+use ingot_core::{Field, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// Reads a Parquet file, inferring the logical schema from its Arrow types. A column is nullable
+/// when it holds nulls (the file's declared nullability is not trusted: most writers mark
+/// everything nullable).
+pub(crate) fn read_parquet_table(bytes: &[u8]) -> Result<Table> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        .map_err(|e| parquet_error(&e))?;
+    let arrow_schema = builder.schema().clone();
+    let reader = builder.build().map_err(|e| parquet_error(&e))?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<RecordBatch>, _>>()
+        .map_err(|e| parquet_error(&e))?;
+    let batch = arrow_select::concat::concat_batches(&arrow_schema, &batches)?;
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in arrow_schema.fields().iter().zip(batch.columns()) {
+        let (column_type, canonical) = to_canonical(field.name(), column)?;
+        fields.push(Field::new(
+            field.name(),
+            column_type,
+            canonical.null_count() > 0,
+        ));
+        columns.push(canonical);
+    }
+    let schema = Schema::new(fields);
+    let batch = assemble(&schema, columns, batch.num_rows())?;
+    Ok(Table { schema, batch })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::{
+        ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Int32Array,
+        LargeStringArray, StringArray, TimestampMillisecondArray, UInt8Array,
+    };
+    use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
+    use ingot_core::ColumnType;
+    use parquet::arrow::ArrowWriter;
+    use std::sync::Arc;
+
+    fn write(batches: &[RecordBatch]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, batches[0].schema(), None).unwrap();
+        for b in batches {
+            writer.write(b).unwrap();
+        }
+        writer.close().unwrap();
+        out
+    }
+
+    #[test]
+    fn round_trips_and_canonicalises_types() {
+        let dict: DictionaryArray<Int32Type> = vec!["a", "b", "a"].into_iter().collect();
+        let batch = RecordBatch::try_from_iter(vec![
+            ("i32", Arc::new(Int32Array::from(vec![1, 2, 3])) as ArrayRef),
+            (
+                "u8",
+                Arc::new(UInt8Array::from(vec![Some(4), None, Some(6)])),
+            ),
+            ("f32", Arc::new(Float32Array::from(vec![0.5, 1.5, 2.5]))),
+            ("s", Arc::new(StringArray::from(vec!["x", "y", "z"]))),
+            ("ls", Arc::new(LargeStringArray::from(vec!["p", "q", "r"]))),
+            ("dict", Arc::new(dict)),
+            ("b", Arc::new(BooleanArray::from(vec![true, false, true]))),
+            (
+                "ts",
+                Arc::new(TimestampMillisecondArray::from(vec![1, 2, 3]).with_timezone("UTC")),
+            ),
+            ("d", Arc::new(Date32Array::from(vec![0, 1, 2]))),
+        ])
+        .unwrap();
+        let bytes = write(&[batch.clone(), batch]);
+        let t = read_parquet_table(&bytes).unwrap();
+        assert_eq!(t.num_rows(), 6);
+        use ColumnType::*;
+        let types: Vec<_> = t.schema.fields.iter().map(|f| f.column_type).collect();
+        assert_eq!(
+            types,
+            vec![Integer, Integer, Float, String, String, String, Boolean, Timestamp, Timestamp]
+        );
+        let nullable: Vec<_> = t.schema.fields.iter().map(|f| f.nullable).collect();
+        assert_eq!(
+            nullable,
+            vec![false, true, false, false, false, false, false, false, false]
+        );
+        assert_eq!(
+            t.batch.schema().as_ref(),
+            crate::arrow_schema(&t.schema).as_ref()
+        );
+        let b = &t.batch;
+        assert_eq!(
+            b.column(0).as_primitive::<Int64Type>().values(),
+            &[1, 2, 3, 1, 2, 3]
+        );
+        assert_eq!(b.column(2).as_primitive::<Float64Type>().value(1), 1.5);
+        assert_eq!(b.column(5).as_string::<i32>().value(2), "a");
+        assert_eq!(
+            b.column(7)
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(1),
+            2_000
+        );
+        assert_eq!(
+            b.column(8)
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(1),
+            86_400_000_000
+        );
+    }
+
+    #[test]
+    fn unsupported_types_name_the_column() {
+        let list = arrow_array::ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(
+            vec![Some(1)],
+        )]);
+        let schema = ArrowSchema::new(vec![
+            ArrowField::new("ok", DataType::Int64, false),
+            ArrowField::new("tags", list.data_type().clone(), true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(arrow_array::Int64Array::from(vec![1])),
+                Arc::new(list),
+            ],
+        )
+        .unwrap();
+        let err = read_parquet_table(&write(&[batch])).unwrap_err();
+        assert!(
+            matches!(err, Error::UnsupportedType { ref column, .. } if column == "tags"),
+            "{err}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("column \"tags\": unsupported type"));
+    }
+
+    #[test]
+    fn garbage_and_empty_input_are_errors() {
+        assert_eq!(read_parquet_table(b"").unwrap_err(), Error::Empty);
+        let err = read_parquet_table(b"not a parquet file at all").unwrap_err();
+        assert!(matches!(err, Error::Parquet(_)), "{err}");
+    }
+
+    #[test]
+    fn zero_row_file_keeps_its_schema() {
+        let batch = RecordBatch::try_from_iter(vec![(
+            "a",
+            Arc::new(Int32Array::from(Vec::<i32>::new())) as ArrayRef,
+        )])
+        .unwrap();
+        let t = read_parquet_table(&write(&[batch])).unwrap();
+        assert_eq!(t.num_rows(), 0);
+        assert_eq!(t.schema.fields[0].column_type, ColumnType::Integer);
+    }
+}

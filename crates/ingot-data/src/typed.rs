@@ -1,0 +1,359 @@
+//! Reading rows against a known schema: CSV text (endpoint invocations, local prediction) and
+//! JSON rows (objects by name or arrays in schema order).
+
+use crate::builder::{assemble, ColumnBuilder};
+use crate::csv::{check_len, field_str, header_names, line_of, next_record, open};
+use crate::error::excerpt;
+use crate::{Error, Result};
+use ::csv::ByteRecord;
+use arrow_array::RecordBatch;
+use ingot_core::Schema;
+use serde_json::Value;
+
+/// Parses CSV against a known schema.
+///
+/// Without a header each row must have exactly `schema.len()` fields in schema order. With a
+/// header, columns are matched by name, extra columns are ignored and a schema column absent
+/// from the header is an error naming it. Values are converted to the column types (a float
+/// column accepts integers); missing tokens become nulls.
+pub fn read_csv_with_schema(
+    bytes: &[u8],
+    schema: &Schema,
+    has_header: bool,
+) -> Result<RecordBatch> {
+    let mut reader = open(bytes)?;
+    let mut record = ByteRecord::new();
+    let (positions, width) = if has_header {
+        if !next_record(&mut reader, &mut record)? {
+            return Err(Error::Empty);
+        }
+        let names = header_names(&record, false)?;
+        let mut positions = Vec::with_capacity(schema.len());
+        for field in &schema.fields {
+            let mut found = names.iter().enumerate().filter(|(_, n)| **n == field.name);
+            let Some((first, _)) = found.next() else {
+                return Err(Error::MissingColumn {
+                    column: field.name.clone(),
+                });
+            };
+            if let Some((second, _)) = found.next() {
+                return Err(Error::DuplicateColumn {
+                    name: field.name.clone(),
+                    first: first + 1,
+                    second: second + 1,
+                });
+            }
+            positions.push(first);
+        }
+        (positions, names.len())
+    } else {
+        ((0..schema.len()).collect(), schema.len())
+    };
+    let mut builders: Vec<ColumnBuilder> = schema
+        .fields
+        .iter()
+        .map(|f| ColumnBuilder::new(f.column_type, 0, 0))
+        .collect();
+    let mut rows = 0usize;
+    while next_record(&mut reader, &mut record)? {
+        check_len(&record, width)?;
+        let line = line_of(&record);
+        for ((field, &pos), builder) in schema.fields.iter().zip(&positions).zip(&mut builders) {
+            let value = field_str(&record, pos, line, &field.name)?;
+            if !builder.append_text(value) {
+                return Err(Error::InvalidValue {
+                    line,
+                    column: field.name.clone(),
+                    expected: field.column_type,
+                    value: excerpt(value),
+                });
+            }
+        }
+        rows += 1;
+    }
+    let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
+    assemble(schema, columns, rows)
+}
+
+/// A short name of a JSON value's kind, for error messages.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reads JSON rows against a known schema. Each row is an object (matched by name; extra keys
+/// ignored, absent keys null) or an array of `schema.len()` values in schema order. Strings are
+/// parsed like CSV text, so `"3"` fits an integer column and `"NA"` is null.
+pub fn read_json_rows(rows: &[Value], schema: &Schema) -> Result<RecordBatch> {
+    let mut builders: Vec<ColumnBuilder> = schema
+        .fields
+        .iter()
+        .map(|f| ColumnBuilder::new(f.column_type, rows.len(), 0))
+        .collect();
+    for (row, value) in rows.iter().enumerate() {
+        match value {
+            Value::Object(_) => {}
+            Value::Array(items) if items.len() == schema.len() => {}
+            Value::Array(items) => {
+                return Err(Error::RowLength {
+                    row,
+                    expected: schema.len(),
+                    found: items.len(),
+                })
+            }
+            other => {
+                return Err(Error::InvalidRow {
+                    row,
+                    found: json_kind(other),
+                })
+            }
+        }
+        for (i, (field, builder)) in schema.fields.iter().zip(&mut builders).enumerate() {
+            let cell = match value {
+                Value::Object(map) => map.get(&field.name).unwrap_or(&Value::Null),
+                Value::Array(items) => &items[i],
+                _ => &Value::Null,
+            };
+            if !builder.append_json(cell) {
+                return Err(Error::InvalidRowValue {
+                    row,
+                    column: field.name.clone(),
+                    expected: field.column_type,
+                    value: excerpt(&cell.to_string()),
+                });
+            }
+        }
+    }
+    let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
+    assemble(schema, columns, rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::Array;
+    use ingot_core::{ColumnType, Field};
+    use serde_json::json;
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field::new("Age", ColumnType::Integer, false),
+            Field::new("score", ColumnType::Float, true),
+            Field::new("name", ColumnType::String, true),
+            Field::new("ok", ColumnType::Boolean, true),
+            Field::new("at", ColumnType::Timestamp, true),
+        ])
+    }
+
+    #[test]
+    fn csv_without_header_uses_schema_order() {
+        let b = read_csv_with_schema(
+            b"30,1,ann,true,2020-01-01\n40,2.5,,FALSE,\n",
+            &schema(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(b.column(0).as_primitive::<Int64Type>().values(), &[30, 40]);
+        assert_eq!(
+            b.column(1).as_primitive::<Float64Type>().values(),
+            &[1.0, 2.5]
+        );
+        assert!(b.column(2).is_null(1));
+        assert!(!b.column(3).as_boolean().value(1));
+        assert!(b.column(4).is_null(1));
+        assert_eq!(
+            b.column(4)
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(0),
+            1_577_836_800_000_000
+        );
+        assert_eq!(b.schema().as_ref(), crate::arrow_schema(&schema()).as_ref());
+    }
+
+    #[test]
+    fn csv_with_header_matches_by_name() {
+        let b = read_csv_with_schema(
+            b"extra,at,ok,name,score,Age\nz,,true,bo,3,7\n",
+            &schema(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(b.num_rows(), 1);
+        assert_eq!(b.column(0).as_primitive::<Int64Type>().value(0), 7);
+        assert_eq!(b.column(2).as_string::<i32>().value(0), "bo");
+        assert_eq!(b.schema().field(0).name(), "Age");
+    }
+
+    #[test]
+    fn csv_with_header_missing_column_is_named() {
+        let err =
+            read_csv_with_schema(b"Age,score,name,ok\n1,2,3,true\n", &schema(), true).unwrap_err();
+        assert_eq!(
+            err,
+            Error::MissingColumn {
+                column: "at".into()
+            }
+        );
+        assert!(err.to_string().contains("\"at\""));
+    }
+
+    #[test]
+    fn csv_typed_errors_name_line_and_column() {
+        let err = read_csv_with_schema(b"abc,1,x,true,\n", &schema(), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1, column \"Age\": expected integer, got \"abc\""
+        );
+        let err = read_csv_with_schema(
+            b"Age,score,name,ok,at\n1,2,x,true,\n3.0,2,x,true,\n",
+            &schema(),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3, column \"Age\": expected integer, got \"3.0\""
+        );
+        let err = read_csv_with_schema(b"1,2,x,yes,\n", &schema(), false).unwrap_err();
+        assert!(err.to_string().contains("line 1, column \"ok\""), "{err}");
+        let err = read_csv_with_schema(b"1,2,x,true,2020-13-01\n", &schema(), false).unwrap_err();
+        assert!(err.to_string().contains("expected timestamp"), "{err}");
+    }
+
+    #[test]
+    fn csv_typed_ragged_and_utf8_errors() {
+        let err = read_csv_with_schema(b"1,2,x,true,\n1,2\n", &schema(), false).unwrap_err();
+        assert_eq!(
+            err,
+            Error::RaggedRow {
+                line: 2,
+                expected: 5,
+                found: 2
+            }
+        );
+        let err =
+            read_csv_with_schema(b"1,2,x,true,\n1,2,\xff,true,\n", &schema(), false).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 2, column \"name\": invalid UTF-8"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn csv_typed_duplicate_schema_column_in_header() {
+        let err = read_csv_with_schema(
+            b"Age,score,name,ok,at,Age\n1,2,x,true,,3\n",
+            &schema(),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "duplicate column name \"Age\" at columns 1 and 6"
+        );
+        // Duplicates and empty names among ignored columns are fine.
+        let b = read_csv_with_schema(
+            b",x,x,Age,score,name,ok,at\n0,a,b,1,2,n,true,\n",
+            &schema(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(b.num_rows(), 1);
+    }
+
+    #[test]
+    fn csv_typed_header_only_and_empty() {
+        let b = read_csv_with_schema(b"Age,score,name,ok,at\n", &schema(), true).unwrap();
+        assert_eq!(b.num_rows(), 0);
+        assert_eq!(b.num_columns(), 5);
+        assert_eq!(
+            read_csv_with_schema(b"", &schema(), false).unwrap_err(),
+            Error::Empty
+        );
+    }
+
+    #[test]
+    fn csv_typed_missing_in_non_nullable_column_becomes_null() {
+        let b = read_csv_with_schema(b",1,x,true,\n", &schema(), false).unwrap();
+        assert!(b.column(0).is_null(0));
+        assert!(b.schema().field(0).is_nullable());
+    }
+
+    #[test]
+    fn json_objects_by_name() {
+        let rows = vec![
+            json!({"Age": 3, "score": 1, "name": "a", "ok": true, "at": "2020-01-01", "x": 1}),
+            json!({"Age": "4", "score": 2.5}),
+        ];
+        let b = read_json_rows(&rows, &schema()).unwrap();
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(b.column(0).as_primitive::<Int64Type>().values(), &[3, 4]);
+        assert_eq!(
+            b.column(1).as_primitive::<Float64Type>().values(),
+            &[1.0, 2.5]
+        );
+        assert!(b.column(2).is_null(1));
+        assert!(b.column(3).as_boolean().value(0));
+        assert!(b.column(4).is_null(1));
+    }
+
+    #[test]
+    fn json_arrays_in_schema_order() {
+        let rows = vec![
+            json!([1, 2, "n", false, null]),
+            json!([2, null, 5, null, null]),
+        ];
+        let b = read_json_rows(&rows, &schema()).unwrap();
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(b.column(2).as_string::<i32>().value(1), "5");
+        assert!(b.column(1).is_null(1));
+    }
+
+    #[test]
+    fn json_errors_name_row_and_column() {
+        let rows = vec![json!([1, 2, "n", false, null]), json!({"Age": 3.5})];
+        let err = read_json_rows(&rows, &schema()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 1, column \"Age\": expected integer, got 3.5"
+        );
+        let rows = vec![json!({"Age": 1, "ok": "maybe"})];
+        let err = read_json_rows(&rows, &schema()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 0, column \"ok\": expected boolean, got \"maybe\""
+        );
+        let rows = vec![
+            json!({"Age": 1}),
+            json!({"Age": 1}),
+            json!({}),
+            json!([1, 2]),
+        ];
+        let err = read_json_rows(&rows, &schema()).unwrap_err();
+        assert_eq!(err.to_string(), "row 3: expected 5 values, found 2");
+        let err = read_json_rows(&[json!(7)], &schema()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 0: expected an object or an array, found a number"
+        );
+        let err = read_json_rows(&[json!({"at": 5})], &schema()).unwrap_err();
+        assert!(err.to_string().contains("column \"at\""), "{err}");
+    }
+
+    #[test]
+    fn json_nested_values_fit_string_columns() {
+        let rows = vec![json!({"Age": 1, "name": {"k": [1, 2]}})];
+        let b = read_json_rows(&rows, &schema()).unwrap();
+        assert_eq!(b.column(2).as_string::<i32>().value(0), "{\"k\":[1,2]}");
+    }
+}

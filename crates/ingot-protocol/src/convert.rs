@@ -1,0 +1,145 @@
+//! Explicit conversions from domain records to wire types: the only place the two meet.
+
+use ingot_core::records::{
+    DatasetSummary, DatasetVersion, Endpoint, Job, LogLine, MetricPoint, ModelSummary, ModelVersion,
+};
+use ingot_core::Schema;
+
+use crate::types::*;
+
+/// Schema columns as wire fields.
+pub fn fields(schema: &Schema) -> Vec<FieldView> {
+    schema
+        .fields
+        .iter()
+        .map(|f| FieldView {
+            name: f.name.clone(),
+            column_type: f.column_type.as_str().to_string(),
+            nullable: f.nullable,
+        })
+        .collect()
+}
+
+impl From<DatasetSummary> for DatasetSummaryView {
+    fn from(d: DatasetSummary) -> Self {
+        DatasetSummaryView {
+            name: d.name,
+            latest_version: d.latest_version,
+            version_count: d.version_count,
+            created_at: d.created_at,
+        }
+    }
+}
+
+impl From<DatasetVersion> for DatasetVersionView {
+    fn from(d: DatasetVersion) -> Self {
+        DatasetVersionView {
+            schema: fields(&d.schema),
+            dataset: d.dataset,
+            version: d.version,
+            content_hash: d.content_hash,
+            format: d.format,
+            size_bytes: d.size_bytes,
+            row_count: d.row_count,
+            profile: d.profile,
+            source: d.source,
+            created_at: d.created_at,
+            created: false,
+        }
+    }
+}
+
+impl From<Job> for JobView {
+    fn from(j: Job) -> Self {
+        let spec = j.spec;
+        JobView {
+            id: j.id,
+            status: j.status.as_str().to_string(),
+            failure_reason: j.failure_reason,
+            dataset: spec.dataset,
+            dataset_version: spec.dataset_version,
+            validation_dataset: spec.validation_dataset,
+            validation_dataset_version: spec.validation_dataset_version,
+            target: spec.target,
+            algorithm: spec.algorithm,
+            hyperparameters: spec.hyperparameters.0,
+            drop_columns: spec.drop_columns,
+            validation_fraction: spec.validation_fraction,
+            seed: spec.seed,
+            metrics: j.metrics.0,
+            model_name: j.model_name,
+            model_version: j.model_version,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            ended_at: j.ended_at,
+            progress: None,
+        }
+    }
+}
+
+impl From<LogLine> for LogLineView {
+    fn from(l: LogLine) -> Self {
+        LogLineView {
+            seq: l.seq,
+            at: l.at,
+            message: l.message,
+        }
+    }
+}
+
+impl From<MetricPoint> for MetricPointView {
+    fn from(m: MetricPoint) -> Self {
+        MetricPointView {
+            name: m.name,
+            step: m.step,
+            value: m.value,
+            at: m.at,
+        }
+    }
+}
+
+impl From<ModelSummary> for ModelSummaryView {
+    fn from(m: ModelSummary) -> Self {
+        ModelSummaryView {
+            name: m.name,
+            latest_version: m.latest_version,
+            version_count: m.version_count,
+            created_at: m.created_at,
+        }
+    }
+}
+
+impl From<ModelVersion> for ModelVersionView {
+    fn from(m: ModelVersion) -> Self {
+        ModelVersionView {
+            input_schema: fields(&m.input_schema),
+            model: m.model,
+            version: m.version,
+            artifact_hash: m.artifact_hash,
+            algorithm: m.algorithm,
+            task: m.task.as_str().to_string(),
+            metrics: m.metrics.0,
+            lineage: LineageView {
+                job_id: m.job_id,
+                dataset: m.dataset,
+                dataset_version: m.dataset_version,
+            },
+            created_at: m.created_at,
+        }
+    }
+}
+
+impl From<Endpoint> for EndpointView {
+    fn from(e: Endpoint) -> Self {
+        EndpointView {
+            invocations_path: format!("/endpoints/{}/invocations", e.name),
+            name: e.name,
+            model: e.model,
+            model_version: e.model_version,
+            status: e.status.as_str().to_string(),
+            failure_reason: e.failure_reason,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}

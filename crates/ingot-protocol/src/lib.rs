@@ -1,0 +1,11 @@
+//! Ingot's HTTP wire types for `/api/v1`: request and response bodies with their OpenAPI
+//! schemas, and the explicit conversions from domain records. Shared by the server and the CLI
+//! client, so both sides agree on one definition. No I/O.
+
+mod convert;
+mod types;
+
+pub use types::*;
+
+/// The API version prefix.
+pub const API_PREFIX: &str = "/api/v1";

@@ -1,0 +1,222 @@
+//! Request and response bodies of the `/api/v1` API.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The machine-readable code and human-readable message of an error.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// One of `bad_request`, `unauthenticated`, `not_found`, `already_exists`, `conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `not_acceptable`, `unavailable`, `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+/// Server liveness and identity.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthView {
+    pub status: String,
+    pub version: String,
+    pub auth: bool,
+}
+
+/// One column of a schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FieldView {
+    pub name: String,
+    /// `integer`, `float`, `boolean`, `string` or `timestamp`.
+    #[serde(rename = "type")]
+    pub column_type: String,
+    pub nullable: bool,
+}
+
+/// A dataset with its latest version, for listings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DatasetSummaryView {
+    pub name: String,
+    pub latest_version: i64,
+    pub version_count: i64,
+    pub created_at: i64,
+}
+
+/// One immutable dataset version with its profile.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DatasetVersionView {
+    pub dataset: String,
+    pub version: i64,
+    /// Hex sha256 of the source bytes: the version's identity.
+    pub content_hash: String,
+    pub format: String,
+    pub size_bytes: i64,
+    pub row_count: i64,
+    pub schema: Vec<FieldView>,
+    /// Row count and per-column statistics (type, missing, distinct, min/max/mean/std,
+    /// histogram or top values).
+    #[schema(value_type = Object)]
+    pub profile: serde_json::Value,
+    pub source: String,
+    pub created_at: i64,
+    /// False when identical content already existed and that version was returned.
+    #[serde(default)]
+    pub created: bool,
+}
+
+/// Creates a dataset version from a file the server can read.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateDatasetFromPath {
+    /// An absolute path on the server's machine.
+    pub path: String,
+    /// `csv`, `parquet` or `jsonl`; inferred from the extension when absent.
+    pub format: Option<String>,
+}
+
+/// Submits a training job.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateTrainingJob {
+    pub dataset: String,
+    /// Latest when absent.
+    pub dataset_version: Option<i64>,
+    pub target: String,
+    pub algorithm: String,
+    #[serde(default)]
+    pub hyperparameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub drop_columns: Vec<String>,
+    /// A separate validation dataset (`NAME` or `NAME:VERSION`); otherwise a split is held out.
+    pub validation_dataset: Option<String>,
+    /// Held-out fraction when no validation dataset is given (default 0.2).
+    pub validation_fraction: Option<f64>,
+    pub seed: Option<u64>,
+    /// The registered model to add a version to (defaults to the dataset name).
+    pub model_name: Option<String>,
+}
+
+/// Training progress of a running job.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProgressView {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// A training job.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    pub id: String,
+    /// `Pending`, `Running`, `Completed`, `Failed` or `Stopped`.
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub dataset: String,
+    pub dataset_version: i64,
+    pub validation_dataset: Option<String>,
+    pub validation_dataset_version: Option<i64>,
+    pub target: String,
+    pub algorithm: String,
+    pub hyperparameters: BTreeMap<String, String>,
+    pub drop_columns: Vec<String>,
+    pub validation_fraction: f64,
+    pub seed: u64,
+    /// Final validation metrics.
+    pub metrics: BTreeMap<String, f64>,
+    pub model_name: Option<String>,
+    pub model_version: Option<i64>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub progress: Option<ProgressView>,
+}
+
+/// A job log line.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogLineView {
+    pub seq: i64,
+    pub at: i64,
+    pub message: String,
+}
+
+/// A point of a per-job metric series.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MetricPointView {
+    pub name: String,
+    pub step: i64,
+    pub value: f64,
+    pub at: i64,
+}
+
+/// A registered model with its latest version.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModelSummaryView {
+    pub name: String,
+    pub latest_version: i64,
+    pub version_count: i64,
+    pub created_at: i64,
+}
+
+/// Where a model version came from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LineageView {
+    pub job_id: Option<String>,
+    pub dataset: Option<String>,
+    pub dataset_version: Option<i64>,
+}
+
+/// One immutable version of a registered model.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModelVersionView {
+    pub model: String,
+    pub version: i64,
+    pub artifact_hash: String,
+    pub algorithm: String,
+    pub task: String,
+    pub metrics: BTreeMap<String, f64>,
+    pub input_schema: Vec<FieldView>,
+    pub lineage: LineageView,
+    pub created_at: i64,
+}
+
+/// Deploys a model version as a real-time endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateEndpoint {
+    pub name: String,
+    pub model: String,
+    /// Latest when absent.
+    pub version: Option<i64>,
+}
+
+/// A real-time endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EndpointView {
+    pub name: String,
+    pub model: String,
+    pub model_version: i64,
+    /// `Creating`, `InService` or `Failed`.
+    pub status: String,
+    pub failure_reason: Option<String>,
+    /// Path of the invocation route, relative to the server URL.
+    pub invocations_path: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A built-in algorithm and its hyperparameters.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlgorithmView {
+    pub name: String,
+    pub description: String,
+    pub hyperparameters: Vec<HyperparameterView>,
+}
+
+/// One documented hyperparameter.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HyperparameterView {
+    pub name: String,
+    pub default: String,
+    pub description: String,
+}

@@ -1,0 +1,232 @@
+//! Media types of invocations: parsing `Content-Type`/`Accept`, decoding bodies into record
+//! batches in the model's schema, and encoding predictions.
+
+use ingot_algo::Predictions;
+use ingot_core::Schema;
+use ingot_data::RecordBatch;
+
+use crate::{Error, Result};
+
+/// How an invocation body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFormat {
+    /// CSV in schema column order; with `header=present`, a header row maps columns by name.
+    Csv { header: bool },
+    /// `{"instances": [...]}`, a bare array of rows, or one record object.
+    Json,
+    /// One JSON row (object or array) per line.
+    JsonLines,
+}
+
+impl RequestFormat {
+    /// Parses a `Content-Type` header value (parameters such as `charset` are allowed).
+    pub fn from_content_type(content_type: &str) -> Result<Self> {
+        let mut parts = content_type.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+        let header = parts.any(|p| p.eq_ignore_ascii_case("header=present"));
+        match essence.as_str() {
+            "text/csv" | "application/csv" => Ok(RequestFormat::Csv { header }),
+            "application/json" => Ok(RequestFormat::Json),
+            "application/jsonlines" | "application/x-ndjson" | "application/jsonl" => {
+                Ok(RequestFormat::JsonLines)
+            }
+            _ => Err(Error::UnsupportedMediaType {
+                content_type: content_type.to_string(),
+            }),
+        }
+    }
+}
+
+/// How predictions are encoded in the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseFormat {
+    /// A header row (class labels, or `prediction`) then one row per input row.
+    Csv,
+    /// `{"predictions": [...]}`.
+    Json,
+    /// One prediction object per line.
+    JsonLines,
+}
+
+impl ResponseFormat {
+    /// Chooses from an `Accept` header; `*/*` or no header answers in the request's own type.
+    pub fn from_accept(accept: Option<&str>, request: RequestFormat) -> Result<Self> {
+        let same_as_request = match request {
+            RequestFormat::Csv { .. } => ResponseFormat::Csv,
+            RequestFormat::Json => ResponseFormat::Json,
+            RequestFormat::JsonLines => ResponseFormat::JsonLines,
+        };
+        let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+            return Ok(same_as_request);
+        };
+        for candidate in accept.split(',') {
+            let essence = candidate.split(';').next().unwrap_or("").trim();
+            match essence.to_ascii_lowercase().as_str() {
+                "*/*" => return Ok(same_as_request),
+                "text/csv" | "text/*" => return Ok(ResponseFormat::Csv),
+                "application/json" => return Ok(ResponseFormat::Json),
+                "application/jsonlines" | "application/x-ndjson" | "application/jsonl" => {
+                    return Ok(ResponseFormat::JsonLines)
+                }
+                "application/*" => return Ok(ResponseFormat::Json),
+                _ => {}
+            }
+        }
+        Err(Error::NotAcceptable {
+            accept: accept.to_string(),
+        })
+    }
+
+    /// The `Content-Type` of answers in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ResponseFormat::Csv => "text/csv",
+            ResponseFormat::Json => "application/json",
+            ResponseFormat::JsonLines => "application/jsonlines",
+        }
+    }
+}
+
+/// Decodes an invocation body into a batch conforming to `schema`.
+pub fn decode_request(body: &[u8], format: RequestFormat, schema: &Schema) -> Result<RecordBatch> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadBody("request body is empty".to_string()));
+    }
+    match format {
+        RequestFormat::Csv { header } => {
+            Ok(ingot_data::read_csv_with_schema(body, schema, header)?)
+        }
+        RequestFormat::Json => {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| Error::BadBody(format!("invalid JSON body: {e}")))?;
+            let rows = json_rows(value)?;
+            Ok(ingot_data::read_json_rows(&rows, schema)?)
+        }
+        RequestFormat::JsonLines => {
+            let mut rows = Vec::new();
+            for (index, line) in body.split(|b| *b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let value = serde_json::from_slice(line).map_err(|e| {
+                    Error::BadBody(format!("line {}: invalid JSON: {e}", index + 1))
+                })?;
+                rows.push(value);
+            }
+            Ok(ingot_data::read_json_rows(&rows, schema)?)
+        }
+    }
+}
+
+/// Extracts rows from the accepted JSON shapes: `{"instances": [...]}`, `[...]`, or one object.
+fn json_rows(value: serde_json::Value) -> Result<Vec<serde_json::Value>> {
+    match value {
+        serde_json::Value::Array(rows) => Ok(rows),
+        serde_json::Value::Object(mut object) => match object.remove("instances") {
+            Some(serde_json::Value::Array(rows)) => Ok(rows),
+            Some(_) => Err(Error::BadBody(
+                "field \"instances\" must be an array of rows".to_string(),
+            )),
+            None => Ok(vec![serde_json::Value::Object(object)]),
+        },
+        _ => Err(Error::BadBody(
+            "JSON body must be {\"instances\": [...]}, an array of records, or one record"
+                .to_string(),
+        )),
+    }
+}
+
+/// Encodes predictions in `format`.
+pub fn encode_response(predictions: &Predictions, format: ResponseFormat) -> Vec<u8> {
+    match format {
+        ResponseFormat::Csv => predictions.to_csv().into_bytes(),
+        ResponseFormat::Json => predictions.to_json().to_string().into_bytes(),
+        ResponseFormat::JsonLines => predictions.to_json_lines().into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ingot_core::{ColumnType, Field};
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field::new("age", ColumnType::Integer, false),
+            Field::new("country", ColumnType::String, true),
+        ])
+    }
+
+    #[test]
+    fn content_types_map_to_formats() {
+        assert_eq!(
+            RequestFormat::from_content_type("text/csv; charset=utf-8").unwrap(),
+            RequestFormat::Csv { header: false }
+        );
+        assert_eq!(
+            RequestFormat::from_content_type("text/csv;header=present").unwrap(),
+            RequestFormat::Csv { header: true }
+        );
+        assert!(matches!(
+            RequestFormat::from_content_type("application/xml"),
+            Err(Error::UnsupportedMediaType { .. })
+        ));
+    }
+
+    #[test]
+    fn accept_defaults_to_the_request_type() {
+        let csv = RequestFormat::Csv { header: false };
+        assert_eq!(
+            ResponseFormat::from_accept(None, csv).unwrap(),
+            ResponseFormat::Csv
+        );
+        assert_eq!(
+            ResponseFormat::from_accept(Some("*/*"), RequestFormat::Json).unwrap(),
+            ResponseFormat::Json
+        );
+        assert_eq!(
+            ResponseFormat::from_accept(Some("application/xml, application/json;q=0.5"), csv)
+                .unwrap(),
+            ResponseFormat::Json
+        );
+        assert!(ResponseFormat::from_accept(Some("image/png"), csv).is_err());
+    }
+
+    #[test]
+    fn json_shapes_all_decode_to_the_same_rows() {
+        let shapes = [
+            r#"{"instances": [{"age": 31, "country": "FR"}, [45, null]]}"#,
+            r#"[{"age": 31, "country": "FR"}, {"age": 45}]"#,
+        ];
+        for body in shapes {
+            let batch = decode_request(body.as_bytes(), RequestFormat::Json, &schema()).unwrap();
+            assert_eq!(batch.num_rows(), 2, "{body}");
+            assert_eq!(batch.num_columns(), 2);
+        }
+        let one = decode_request(
+            br#"{"age": 3, "country": "DE"}"#,
+            RequestFormat::Json,
+            &schema(),
+        )
+        .unwrap();
+        assert_eq!(one.num_rows(), 1);
+    }
+
+    #[test]
+    fn bad_bodies_are_named() {
+        let err = decode_request(b"  ", RequestFormat::Json, &schema()).unwrap_err();
+        assert!(err.to_string().contains("empty"), "{err}");
+        let err = decode_request(b"{oops", RequestFormat::Json, &schema()).unwrap_err();
+        assert!(err.to_string().contains("invalid JSON"), "{err}");
+        let err = decode_request(b"{\"age\":1}\n{bad\n", RequestFormat::JsonLines, &schema())
+            .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        let err = decode_request(
+            b"31,FR\n45\n",
+            RequestFormat::Csv { header: false },
+            &schema(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+}

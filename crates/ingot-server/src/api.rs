@@ -1,0 +1,94 @@
+//! The `/api/v1` control-plane router and its OpenAPI document, assembled from the handler
+//! modules with utoipa so the document can never drift from the code.
+
+mod datasets;
+mod endpoints;
+mod jobs;
+mod models;
+mod system;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ingot API",
+        description = "Control plane of Ingot, a self-hosted machine-learning platform. Every call needs `Authorization: Bearer <token>` unless the server runs with --no-auth."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ingot_protocol::ErrorBody, ingot_protocol::ErrorDetail)),
+    tags(
+        (name = "system", description = "Health and the algorithm catalogue"),
+        (name = "datasets", description = "Immutable, profiled dataset versions"),
+        (name = "training", description = "Asynchronous training jobs"),
+        (name = "models", description = "The model registry"),
+        (name = "endpoints", description = "Real-time endpoints")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Largest dataset upload.
+pub(crate) const MAX_DATASET_UPLOAD_BYTES: usize = 4 * 1024 * 1024 * 1024;
+
+/// The authenticated `/api/v1` routes.
+pub(crate) fn router(state: AppState) -> OpenApiRouter<AppState> {
+    let v1 = v1_routes().route_layer(axum::middleware::from_fn_with_state(
+        state,
+        crate::auth::require_token,
+    ));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(ingot_protocol::API_PREFIX, v1)
+}
+
+/// The generated OpenAPI document.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .nest(ingot_protocol::API_PREFIX, v1_routes())
+        .into_openapi()
+}
+
+/// Every `/api/v1` route, before auth is layered on.
+fn v1_routes() -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(datasets::create_version))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            MAX_DATASET_UPLOAD_BYTES,
+        ));
+    OpenApiRouter::new()
+        .routes(routes!(system::health))
+        .routes(routes!(system::algorithms))
+        .routes(routes!(datasets::list))
+        .routes(routes!(datasets::create_from_path))
+        .routes(routes!(datasets::latest))
+        .routes(routes!(datasets::versions))
+        .routes(routes!(datasets::version))
+        .routes(routes!(jobs::create, jobs::list))
+        .routes(routes!(jobs::show))
+        .routes(routes!(jobs::logs))
+        .routes(routes!(jobs::metrics))
+        .routes(routes!(jobs::stop))
+        .routes(routes!(models::list))
+        .routes(routes!(models::versions))
+        .routes(routes!(models::version))
+        .routes(routes!(models::artifact))
+        .routes(routes!(endpoints::create, endpoints::list))
+        .routes(routes!(endpoints::show, endpoints::delete))
+        .merge(uploads)
+}

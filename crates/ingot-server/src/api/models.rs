@@ -1,0 +1,79 @@
+//! Model-registry routes: list models, their versions with lineage, and artifact download.
+
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use axum::Json;
+use ingot_protocol::{ErrorBody, ModelSummaryView, ModelVersionView};
+
+use crate::extract::ApiPath;
+use crate::{ApiError, AppState};
+
+/// Parses a version path segment: a number or `latest`.
+fn parse_version(text: &str) -> Result<Option<i64>, ApiError> {
+    if text == "latest" {
+        return Ok(None);
+    }
+    match text.parse::<i64>() {
+        Ok(v) if v >= 1 => Ok(Some(v)),
+        _ => Err(ApiError::bad_request(format!(
+            "version {text:?} must be a positive integer or 'latest'"
+        ))),
+    }
+}
+
+/// Every registered model.
+#[utoipa::path(get, path = "/models", tag = "models",
+    responses((status = 200, body = Vec<ModelSummaryView>)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ModelSummaryView>>, ApiError> {
+    let models = state.platform.list_models().await?;
+    Ok(Json(models.into_iter().map(Into::into).collect()))
+}
+
+/// Every version of a model.
+#[utoipa::path(get, path = "/models/{name}/versions", tag = "models",
+    params(("name" = String, Path, description = "Model name")),
+    responses((status = 200, body = Vec<ModelVersionView>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn versions(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Vec<ModelVersionView>>, ApiError> {
+    let versions = state.platform.list_model_versions(&name).await?;
+    Ok(Json(versions.into_iter().map(Into::into).collect()))
+}
+
+/// One model version with its metrics, input schema and lineage.
+#[utoipa::path(get, path = "/models/{name}/versions/{version}", tag = "models",
+    params(("name" = String, Path, description = "Model name"), ("version" = String, Path, description = "A version number or `latest`")),
+    responses((status = 200, body = ModelVersionView), (status = 404, body = ErrorBody)))]
+pub(crate) async fn version(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+) -> Result<Json<ModelVersionView>, ApiError> {
+    let version = parse_version(&version)?;
+    Ok(Json(
+        state.platform.model_version(&name, version).await?.into(),
+    ))
+}
+
+/// Downloads the model artifact (an Ingot model file).
+#[utoipa::path(get, path = "/models/{name}/versions/{version}/artifact", tag = "models",
+    params(("name" = String, Path, description = "Model name"), ("version" = String, Path, description = "A version number or `latest`")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn artifact(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let version = parse_version(&version)?;
+    let bytes = state.platform.model_artifact(&name, version).await?;
+    let disposition = format!("attachment; filename=\"{name}.ingot\"");
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_string()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    ))
+}

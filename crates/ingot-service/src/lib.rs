@@ -1,0 +1,20 @@
+//! Ingot's application services: the platform that ties the metadata store, the artifact store,
+//! the job runner and the endpoint model cache together. Protocol-free: the HTTP server calls
+//! these methods and maps [`ErrorKind`] to status codes. CPU-heavy work (parsing, training,
+//! model loading, large scoring) runs on the job pool or the blocking pool, never on the async
+//! runtime's worker threads.
+
+mod auth;
+mod datasets;
+mod endpoints;
+mod error;
+mod jobs;
+mod platform;
+
+pub use auth::{hash_token, AdminToken};
+pub use error::{Error, ErrorKind, Result};
+pub use jobs::JobProgress;
+pub use platform::{Platform, PlatformConfig, TrainingRequest};
+
+/// The reason recorded on jobs that were running when the server stopped.
+pub const INTERRUPTED_BY_RESTART: &str = "interrupted by restart";

@@ -1,0 +1,227 @@
+//! The embedded SQLite implementation of [`MetadataStore`].
+//!
+//! Every write that reads before it writes runs in a `BEGIN IMMEDIATE` transaction, which takes
+//! SQLite's write lock up front: concurrent writers then queue on the busy timeout instead of
+//! failing when a deferred read transaction tries to upgrade.
+
+mod datasets;
+mod endpoints;
+mod jobs;
+mod models;
+mod rows;
+mod tokens;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ingot_core::records::{
+    ApiToken, DatasetSummary, DatasetVersion, Endpoint, Job, LogLine, MetricPoint, ModelSummary,
+    ModelVersion, NewDatasetVersion, NewModelVersion, TrainingSpec,
+};
+use ingot_core::{EndpointStatus, JobStatus, Metrics};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::{migrate, MetadataStore, Result};
+
+/// How long a connection waits for another writer's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections in an on-disk store's pool (WAL allows many readers alongside one writer).
+const MAX_CONNECTIONS: u32 = 8;
+
+/// A [`MetadataStore`] in a SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file in WAL mode with `synchronous=FULL`, so an
+    /// acknowledged write survives a crash or power loss, `foreign_keys=ON` and a 5 s busy
+    /// timeout, then applies pending migrations. Missing parent directories are created.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Self::with_pool(pool).await
+    }
+
+    /// Opens a fresh in-memory database, for tests. The pool holds exactly one connection that
+    /// is never recycled, since each connection would otherwise see its own empty database.
+    pub async fn open_in_memory() -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::with_pool(pool).await
+    }
+
+    async fn with_pool(pool: SqlitePool) -> Result<SqliteStore> {
+        migrate::run_sqlite(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes every connection, waiting for in-flight queries; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Begins a transaction holding the write lock from the start.
+pub(crate) async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+#[async_trait::async_trait]
+impl MetadataStore for SqliteStore {
+    async fn create_dataset_version(
+        &self,
+        new: NewDatasetVersion,
+    ) -> Result<(DatasetVersion, bool)> {
+        datasets::create_version(&self.pool, new).await
+    }
+
+    async fn list_datasets(&self) -> Result<Vec<DatasetSummary>> {
+        datasets::list(&self.pool).await
+    }
+
+    async fn dataset_version(&self, dataset: &str, version: Option<i64>) -> Result<DatasetVersion> {
+        datasets::version(&self.pool, dataset, version).await
+    }
+
+    async fn list_dataset_versions(&self, dataset: &str) -> Result<Vec<DatasetVersion>> {
+        datasets::list_versions(&self.pool, dataset).await
+    }
+
+    async fn create_job(&self, id: &str, spec: &TrainingSpec) -> Result<Job> {
+        jobs::create(&self.pool, id, spec).await
+    }
+
+    async fn job(&self, id: &str) -> Result<Job> {
+        jobs::get(&self.pool, id).await
+    }
+
+    async fn list_jobs(&self, limit: i64) -> Result<Vec<Job>> {
+        jobs::list(&self.pool, limit).await
+    }
+
+    async fn transition_job(
+        &self,
+        id: &str,
+        from: &[JobStatus],
+        to: JobStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<bool> {
+        jobs::transition(&self.pool, id, from, to, failure_reason).await
+    }
+
+    async fn complete_job(
+        &self,
+        id: &str,
+        metrics: &Metrics,
+        model: NewModelVersion,
+    ) -> Result<ModelVersion> {
+        jobs::complete(&self.pool, id, metrics, model).await
+    }
+
+    async fn append_job_log(&self, id: &str, message: &str) -> Result<()> {
+        jobs::append_log(&self.pool, id, message).await
+    }
+
+    async fn job_logs(&self, id: &str, after_seq: i64) -> Result<Vec<LogLine>> {
+        jobs::logs(&self.pool, id, after_seq).await
+    }
+
+    async fn append_job_metrics(&self, id: &str, points: &[MetricPoint]) -> Result<()> {
+        jobs::append_metrics(&self.pool, id, points).await
+    }
+
+    async fn job_metrics(&self, id: &str) -> Result<Vec<MetricPoint>> {
+        jobs::metrics(&self.pool, id).await
+    }
+
+    async fn fail_unfinished_jobs(&self, reason: &str) -> Result<u64> {
+        jobs::fail_unfinished(&self.pool, reason).await
+    }
+
+    async fn create_model_version(&self, new: NewModelVersion) -> Result<ModelVersion> {
+        let mut tx = begin_write(&self.pool).await?;
+        let created = models::insert_version(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelSummary>> {
+        models::list(&self.pool).await
+    }
+
+    async fn model_version(&self, model: &str, version: Option<i64>) -> Result<ModelVersion> {
+        models::version(&self.pool, model, version).await
+    }
+
+    async fn list_model_versions(&self, model: &str) -> Result<Vec<ModelVersion>> {
+        models::list_versions(&self.pool, model).await
+    }
+
+    async fn create_endpoint(&self, name: &str, model: &str, version: i64) -> Result<Endpoint> {
+        endpoints::create(&self.pool, name, model, version).await
+    }
+
+    async fn endpoint(&self, name: &str) -> Result<Endpoint> {
+        endpoints::get(&self.pool, name).await
+    }
+
+    async fn list_endpoints(&self) -> Result<Vec<Endpoint>> {
+        endpoints::list(&self.pool).await
+    }
+
+    async fn set_endpoint_status(
+        &self,
+        name: &str,
+        status: EndpointStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<Endpoint> {
+        endpoints::set_status(&self.pool, name, status, failure_reason).await
+    }
+
+    async fn delete_endpoint(&self, name: &str) -> Result<()> {
+        endpoints::delete(&self.pool, name).await
+    }
+
+    async fn create_token(&self, token: &ApiToken) -> Result<()> {
+        tokens::create(&self.pool, token).await
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        tokens::by_hash(&self.pool, token_hash).await
+    }
+
+    async fn count_tokens(&self) -> Result<i64> {
+        tokens::count(&self.pool).await
+    }
+}

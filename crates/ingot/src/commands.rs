@@ -1,0 +1,9 @@
+//! One module per top-level command.
+
+pub mod datasets;
+pub mod jobs;
+pub mod predict;
+pub mod quickstart;
+pub mod registry;
+pub mod server;
+pub mod train;

@@ -1,0 +1,118 @@
+//! `ingot server`: open the platform under `INGOT_HOME`, print the first admin token once, and
+//! serve until interrupted.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use ingot_server::{AppState, ServerConfig};
+use ingot_service::{Platform, PlatformConfig};
+
+use crate::cli::ServerArgs;
+use crate::context::CliContext;
+
+/// A server started in this process.
+pub struct RunningServer {
+    /// `http://host:port`.
+    pub url: String,
+    /// The platform it serves.
+    pub platform: Arc<Platform>,
+    /// The admin token to use, if auth is on and one is known.
+    pub token: Option<String>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops serving and waits for in-flight requests.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("server task panicked")??;
+        Ok(())
+    }
+}
+
+/// Opens the platform and starts serving in the background.
+pub async fn start(
+    home: &std::path::Path,
+    args: &ServerArgs,
+    announce_token: bool,
+) -> Result<RunningServer> {
+    let config = ServerConfig {
+        host: args.host,
+        port: args.port,
+        auth: !args.no_auth,
+    };
+    let listener = ingot_server::bind(&config).await?;
+    let mut platform_config = PlatformConfig::new(home);
+    platform_config.artifacts = args.artifacts.clone();
+    platform_config.job_workers = args.job_workers.max(1);
+    let platform = Platform::open(platform_config)
+        .await
+        .with_context(|| format!("cannot open Ingot home {}", home.display()))?;
+    let token = match platform.ensure_admin_token().await? {
+        Some(created) => {
+            if announce_token {
+                println!(
+                    "Admin API token (shown once; also saved to {}):\n  {}",
+                    created.path.display(),
+                    created.token
+                );
+            }
+            Some(created.token)
+        }
+        None => crate::context::read_token_file(home),
+    };
+    let address = listener.local_addr()?;
+    let url = format!("http://{address}");
+    let state = AppState {
+        platform: platform.clone(),
+        auth: config.auth,
+    };
+    let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(ingot_server::run(listener, state, async move {
+        let _ = signal.await;
+    }));
+    Ok(RunningServer {
+        url,
+        platform,
+        token: if config.auth { token } else { None },
+        shutdown,
+        task,
+    })
+}
+
+/// Runs `ingot server` until Ctrl-C or SIGTERM.
+pub async fn run(context: &CliContext, args: &ServerArgs) -> Result<()> {
+    let server = start(&context.home, args, true).await?;
+    println!("Ingot server listening on {}", server.url);
+    if args.no_auth {
+        println!("Authentication is OFF (--no-auth); only loopback clients can connect.");
+    }
+    println!("Home: {}", context.home.display());
+    println!("Artifacts: {}", server.platform.artifacts_location());
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

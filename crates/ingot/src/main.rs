@@ -1,0 +1,96 @@
+//! The `ingot` binary: parses the command line, sets up logging and runs one command.
+
+mod cli;
+mod client;
+mod commands;
+mod context;
+mod output;
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::cli::{Cli, Command, SampleCommand};
+use crate::context::CliContext;
+
+/// `ingot train --help` documents every algorithm's hyperparameters, from the registry itself.
+fn hyperparameter_help() -> String {
+    let mut text = String::from("Algorithms and their hyperparameters (--hp KEY=VALUE):\n");
+    for algorithm in ingot_algo::algorithms() {
+        text.push_str(&format!(
+            "\n  {}: {}\n",
+            algorithm.name(),
+            algorithm.description()
+        ));
+        for hp in algorithm.hyperparameters() {
+            text.push_str(&format!(
+                "    {:<24} default {:<10} {}\n",
+                hp.name, hp.default, hp.description
+            ));
+        }
+    }
+    text
+}
+
+fn parse() -> Cli {
+    let help = hyperparameter_help();
+    let command = Cli::command().mut_subcommand("train", |train| train.after_help(help));
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn main() -> ExitCode {
+    let cli = parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("INGOT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let context = CliContext::resolve(&cli.global)?;
+    match &cli.command {
+        Command::Server(args) => commands::server::run(&context, args).await,
+        Command::Quickstart(args) => commands::quickstart::run(&context, args).await,
+        Command::Dataset(command) => commands::datasets::run(&context, command).await,
+        Command::Train(args) => commands::train::run(&context, args).await,
+        Command::Predict(args) => commands::predict::run(&context, args).await,
+        Command::Model(command) => commands::registry::model(&context, command).await,
+        Command::Deploy(args) => commands::registry::deploy(&context, args).await,
+        Command::Endpoint(command) => commands::registry::endpoint(&context, command).await,
+        Command::Job(command) => commands::jobs::run(&context, command).await,
+        Command::Algorithms => commands::registry::algorithms(&context).await,
+        Command::Sample(SampleCommand::Churn { rows, seed, out }) => {
+            let csv = sample::churn_csv(*rows, *seed);
+            commands::train::write_atomically(out, csv.as_bytes())?;
+            if !context.json() {
+                eprintln!("wrote {rows} rows to {}", out.display());
+            }
+            Ok(())
+        }
+    }
+}

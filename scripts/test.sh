@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Used by the README and by .ci/run.
+#
+# Peer comparisons (scikit-learn) run when INGOT_PEER_PYTHON points at a Python with
+# scikit-learn and numpy; .ci/run sets that up. Without it those tests say they were skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== architecture invariant: the pure tier never depends on async, SQL or HTTP crates"
+for crate in ingot-core ingot-data ingot-metrics ingot-model-format ingot-algo; do
+    if cargo tree -p "$crate" -e normal --prefix none 2>/dev/null \
+        | grep -E '^(tokio|sqlx|axum|hyper|reqwest|object_store|clap) ' ; then
+        echo "error: $crate depends on an I/O crate (above)" >&2
+        exit 1
+    fi
+done
+
+echo "== tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast
+    # nextest does not run doctests.
+    cargo test --workspace --doc
+else
+    cargo test --workspace --no-fail-fast
+fi
