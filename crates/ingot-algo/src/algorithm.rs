@@ -170,20 +170,8 @@ pub trait Estimator: Send + Sync {
     fn payload(&self) -> Vec<u8>;
 }
 
-static LINEAR_LEARNER: crate::linear::LinearLearner = crate::linear::LinearLearner;
-
-/// Every built-in algorithm.
-pub fn algorithms() -> Vec<&'static dyn Algorithm> {
-    vec![&LINEAR_LEARNER]
-}
-
-/// An algorithm by name; `None` when unknown.
-pub fn algorithm(name: &str) -> Option<&'static dyn Algorithm> {
-    algorithms().into_iter().find(|a| a.name() == name)
-}
-
 /// Rejects hyperparameter keys neither the algorithm nor the pipeline knows.
-pub(crate) fn check_hyperparameter_keys(
+pub fn check_hyperparameter_keys(
     algorithm: &dyn Algorithm,
     params: &Hyperparameters,
 ) -> Result<()> {

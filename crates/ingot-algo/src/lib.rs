@@ -1,29 +1,28 @@
-//! Ingot's learning algorithms and the pure training pipeline.
+//! The contract of Ingot's learning algorithms and the pieces they share, plus the linear
+//! learner. The registry of every algorithm and the end-to-end training pipeline live one level
+//! up, in `ingot-catalog`, so algorithm families can live in crates of their own.
 //!
-//! * [`Algorithm`] / [`Estimator`]: the contract every learner implements; [`algorithms`] and
-//!   [`algorithm`] form the registry.
+//! * [`Algorithm`] / [`Estimator`]: the contract every learner implements.
 //! * [`preprocess`]: the shared, serializable feature preprocessing (imputation, one-hot or
 //!   ordinal encoding, standardization) producing a dense row-major [`preprocess::Matrix`].
 //! * [`linear`]: the `linear-learner` (L2-regularized linear / logistic / softmax regression
 //!   fitted by full-batch L-BFGS, see [`optim`]).
-//! * [`train`], [`evaluate`] and [`LoadedModel`]: the end-to-end pipeline shared by the server's
-//!   job runner and `ingot train --local`.
 //!
 //! Everything here is deterministic and free of I/O: data arrives as Arrow batches, models
 //! leave as bytes, randomness comes only from explicit seeds.
 
 mod algorithm;
 mod error;
+mod evaluate;
 pub mod linear;
 pub mod optim;
-mod pipeline;
 mod predictions;
 pub mod preprocess;
 
 pub use algorithm::{
-    algorithm, algorithms, Algorithm, Estimator, FitContext, HyperparameterSpec, Target,
+    check_hyperparameter_keys, Algorithm, Estimator, FitContext, HyperparameterSpec, Target,
     TrainEvent, TrainingData, PIPELINE_HYPERPARAMETERS,
 };
 pub use error::{Error, Result};
-pub use pipeline::{evaluate, train, LoadedModel, TrainOutcome, TrainRequest};
+pub use evaluate::evaluate;
 pub use predictions::Predictions;

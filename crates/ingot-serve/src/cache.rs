@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ingot_algo::LoadedModel;
+use ingot_catalog::LoadedModel;
 
 /// A model loaded for one endpoint.
 pub struct LoadedEndpoint {

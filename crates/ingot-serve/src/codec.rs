@@ -1,7 +1,7 @@
 //! Media types of invocations: parsing `Content-Type`/`Accept`, decoding bodies into record
 //! batches in the model's schema, and encoding predictions.
 
-use ingot_algo::Predictions;
+use ingot_catalog::Predictions;
 use ingot_core::Schema;
 use ingot_data::RecordBatch;
 

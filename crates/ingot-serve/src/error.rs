@@ -19,7 +19,7 @@ pub enum Error {
     Data(#[from] ingot_data::Error),
     /// The model failed while scoring.
     #[error(transparent)]
-    Model(#[from] ingot_algo::Error),
+    Model(#[from] ingot_catalog::Error),
 }
 
 /// Result alias for this crate.

@@ -77,7 +77,7 @@ impl Platform {
             .await?;
         let bytes = self.artifacts.get(&version.artifact_hash).await?;
         let loaded =
-            tokio::task::spawn_blocking(move || ingot_algo::LoadedModel::from_bytes(&bytes))
+            tokio::task::spawn_blocking(move || ingot_catalog::LoadedModel::from_bytes(&bytes))
                 .await??;
         self.models.insert(
             &endpoint.name,

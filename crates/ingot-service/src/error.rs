@@ -68,8 +68,8 @@ impl From<ingot_data::Error> for Error {
     }
 }
 
-impl From<ingot_algo::Error> for Error {
-    fn from(e: ingot_algo::Error) -> Self {
+impl From<ingot_catalog::Error> for Error {
+    fn from(e: ingot_catalog::Error) -> Self {
         Error::bad_input(e.to_string())
     }
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-use ingot_algo::{FitContext, TrainEvent, TrainRequest};
 use ingot_artifacts::ArtifactStore;
+use ingot_catalog::{FitContext, TrainEvent, TrainRequest};
 use ingot_core::records::{Job, MetricPoint, NewModelVersion};
 use ingot_core::JobStatus;
 use ingot_store::{now_millis, MetadataStore};
@@ -252,12 +252,12 @@ impl Worker {
                 seed: spec.seed,
                 events: &mut on_event,
             };
-            ingot_algo::train(&table, validation.as_ref(), &request, &mut context)
+            ingot_catalog::train(&table, validation.as_ref(), &request, &mut context)
         };
         self.flush_metrics(id, &mut pending_metrics);
         let outcome = match outcome {
             Ok(outcome) => outcome,
-            Err(ingot_algo::Error::Cancelled) => return Err(Failure::Stopped),
+            Err(ingot_catalog::Error::Cancelled) => return Err(Failure::Stopped),
             Err(e) => return Err(Failure::Failed(e.to_string())),
         };
         // JSON has no NaN: a metric that is undefined here (e.g. AUC of a one-class

@@ -122,8 +122,11 @@ impl Platform {
     /// Validates and queues a training job; it runs on the job pool.
     pub async fn submit_training(&self, request: TrainingRequest) -> Result<Job> {
         validate_name(&request.dataset)?;
-        if ingot_algo::algorithm(&request.algorithm).is_none() {
-            let known: Vec<&str> = ingot_algo::algorithms().iter().map(|a| a.name()).collect();
+        if ingot_catalog::algorithm(&request.algorithm).is_none() {
+            let known: Vec<&str> = ingot_catalog::algorithms()
+                .iter()
+                .map(|a| a.name())
+                .collect();
             return Err(Error::bad_input(format!(
                 "unknown algorithm {:?}; available: {}",
                 request.algorithm,

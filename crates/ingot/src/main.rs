@@ -17,7 +17,7 @@ use crate::context::CliContext;
 /// `ingot train --help` documents every algorithm's hyperparameters, from the registry itself.
 fn hyperparameter_help() -> String {
     let mut text = String::from("Algorithms and their hyperparameters (--hp KEY=VALUE):\n");
-    for algorithm in ingot_algo::algorithms() {
+    for algorithm in ingot_catalog::algorithms() {
         text.push_str(&format!(
             "\n  {}: {}\n",
             algorithm.name(),

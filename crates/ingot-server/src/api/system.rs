@@ -22,7 +22,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<HealthView> {
     responses((status = 200, body = Vec<AlgorithmView>)))]
 pub(crate) async fn algorithms() -> Json<Vec<AlgorithmView>> {
     Json(
-        ingot_algo::algorithms()
+        ingot_catalog::algorithms()
             .into_iter()
             .map(|a| AlgorithmView {
                 name: a.name().to_string(),

@@ -16,7 +16,7 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
         let csv = tokio::task::spawn_blocking(move || -> Result<String> {
             let bytes = std::fs::read(&model_path)
                 .with_context(|| format!("cannot read {}", model_path.display()))?;
-            let model = ingot_algo::LoadedModel::from_bytes(&bytes)
+            let model = ingot_catalog::LoadedModel::from_bytes(&bytes)
                 .with_context(|| format!("cannot load model {}", model_path.display()))?;
             let table = super::train::read_local_table(&file)?;
             let features = ingot_data::conform_batch(&table.batch, &model.manifest.input_schema)

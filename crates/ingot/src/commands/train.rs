@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use ingot_algo::{FitContext, TrainEvent, TrainRequest};
+use ingot_catalog::{FitContext, TrainEvent, TrainRequest};
 use ingot_core::{Hyperparameters, ModelRef};
 use ingot_protocol::{CreateTrainingJob, JobView};
 
@@ -163,7 +163,7 @@ fn train_local(args: &LocalArgs, json: bool) -> Result<()> {
         seed: args.request.seed,
         events: &mut on_event,
     };
-    let outcome = ingot_algo::train(&table, validation.as_ref(), &args.request, &mut fit)?;
+    let outcome = ingot_catalog::train(&table, validation.as_ref(), &args.request, &mut fit)?;
     bar.finish_and_clear();
     write_atomically(&args.out, &outcome.bytes)?;
     if json {

@@ -10,10 +10,14 @@ use ingot_core::{Field, Hyperparameters, Metrics, Schema};
 use ingot_data::Table;
 use ingot_model_format::{Manifest, ModelFile, FORMAT_VERSION};
 
-use crate::algorithm::{algorithm, algorithms, check_hyperparameter_keys};
-use crate::{Error, FitContext, Result, Target, TrainEvent, TrainingData};
+use ingot_algo::{
+    check_hyperparameter_keys, Error, FitContext, Result, Target, TrainEvent, TrainingData,
+};
 
-pub use loaded::{evaluate, LoadedModel};
+use crate::registry::{algorithm, algorithms};
+
+pub use ingot_algo::evaluate;
+pub use loaded::LoadedModel;
 use target::{PredictorType, TargetColumn};
 
 /// What to train.

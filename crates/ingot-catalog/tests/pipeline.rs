@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use ingot_algo::{train, Error, FitContext, LoadedModel, Predictions, TrainEvent, TrainRequest};
+use ingot_catalog::{train, Error, FitContext, LoadedModel, Predictions, TrainEvent, TrainRequest};
 use ingot_core::{ColumnType, Field, Hyperparameters, Schema, Task};
 use ingot_data::Table;
 
@@ -87,7 +87,7 @@ impl Run {
         data: &Table,
         validation: Option<&Table>,
         request: &TrainRequest,
-    ) -> ingot_algo::Result<ingot_algo::TrainOutcome> {
+    ) -> ingot_catalog::Result<ingot_catalog::TrainOutcome> {
         let cancel = AtomicBool::new(false);
         let events = &mut self.events;
         let mut sink = |e: TrainEvent| events.push(e);

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use arrow_array::Array;
 use ingot_core::{ColumnType, Task};
 
-use crate::preprocess::{numeric_values, string_values};
-use crate::{Error, Result, Target};
+use ingot_algo::preprocess::{numeric_values, string_values};
+use ingot_algo::{Error, Result, Target};
 
 /// `predictor_type`: how the task is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

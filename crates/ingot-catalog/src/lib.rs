@@ -1,0 +1,20 @@
+//! The catalogue of Ingot's built-in algorithms and the pure end-to-end training pipeline.
+//!
+//! * [`algorithms`] / [`algorithm`]: the registry of every algorithm family, whichever crate
+//!   implements it.
+//! * [`train`], [`evaluate`] and [`LoadedModel`]: the pipeline shared by the server's job
+//!   runner and `ingot train --local` (validate the request, resolve the task and classes,
+//!   split, fit, evaluate, package the model file), and model loading for prediction.
+//!
+//! Pure like the crates below it: no I/O, no async, randomness only from explicit seeds.
+//! Services depend on this crate rather than on individual algorithm crates.
+
+mod pipeline;
+mod registry;
+
+pub use ingot_algo::{
+    Algorithm, Error, Estimator, FitContext, HyperparameterSpec, Predictions, Result, Target,
+    TrainEvent, TrainingData,
+};
+pub use pipeline::{evaluate, train, LoadedModel, TrainOutcome, TrainRequest};
+pub use registry::{algorithm, algorithms};

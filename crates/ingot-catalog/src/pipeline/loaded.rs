@@ -1,0 +1,63 @@
+//! Loading model files for prediction.
+
+use arrow_array::RecordBatch;
+use ingot_model_format::{Manifest, ModelFile};
+
+use ingot_algo::{Error, Estimator, Predictions, Result};
+
+use crate::registry::algorithm;
+
+/// A decoded model ready to predict.
+pub struct LoadedModel {
+    /// The model's manifest.
+    pub manifest: Manifest,
+    estimator: Box<dyn Estimator>,
+}
+
+impl std::fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedModel")
+            .field("manifest", &self.manifest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedModel {
+    /// Decodes and verifies a model file and revives its estimator.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
+        let file = ModelFile::decode(bytes)?;
+        let manifest = file.manifest;
+        let algo = algorithm(&manifest.algorithm).ok_or_else(|| Error::UnknownAlgorithm {
+            name: manifest.algorithm.clone(),
+            available: crate::registry::algorithms()
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        if manifest.algorithm_version > algo.version() {
+            return Err(Error::UnsupportedAlgorithmVersion {
+                algorithm: manifest.algorithm.clone(),
+                found: manifest.algorithm_version,
+                supported: algo.version(),
+            });
+        }
+        let estimator = algo.load(&manifest, &file.payload)?;
+        Ok(LoadedModel {
+            manifest,
+            estimator,
+        })
+    }
+
+    /// The revived estimator (for callers that conform batches themselves).
+    pub fn estimator(&self) -> &dyn Estimator {
+        self.estimator.as_ref()
+    }
+
+    /// Predicts for a batch. Columns are selected by name and converted to the input schema's
+    /// types first, so extra columns are ignored and a missing one is an error naming it.
+    pub fn predict(&self, features: &RecordBatch) -> Result<Predictions> {
+        let conformed = ingot_data::conform_batch(features, &self.manifest.input_schema)?;
+        self.estimator.predict(&conformed)
+    }
+}
