@@ -112,8 +112,11 @@ pub enum DatasetCommand {
         /// Dataset name
         name: String,
         /// File to upload
+        #[arg(long, required_unless_present = "path", conflicts_with = "path")]
+        file: Option<PathBuf>,
+        /// Absolute path of a file on the server's machine, read by the server (no upload)
         #[arg(long)]
-        file: PathBuf,
+        path: Option<String>,
         /// csv, parquet or jsonl [default: from the extension]
         #[arg(long)]
         format: Option<String>,

@@ -94,6 +94,24 @@ impl Client {
         self.json(builder).await
     }
 
+    /// Creates a dataset version from a file the server reads itself.
+    pub async fn create_dataset_from_path(
+        &self,
+        name: &str,
+        path: &str,
+        format: Option<&str>,
+    ) -> Result<DatasetVersionView> {
+        let body = CreateDatasetFromPath {
+            path: path.to_string(),
+            format: format.map(str::to_string),
+        };
+        self.post(
+            &format!("/api/v1/datasets/{name}/versions/from-path"),
+            &body,
+        )
+        .await
+    }
+
     /// Lists datasets.
     pub async fn list_datasets(&self) -> Result<Vec<DatasetSummaryView>> {
         self.get("/api/v1/datasets").await

@@ -42,10 +42,15 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
+    // The server logs its work; client commands only warn, keeping stdout and stderr readable.
+    let default_filter = match cli.command {
+        Command::Server(_) => "info,sqlx=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("INGOT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -87,9 +92,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(SampleCommand::Churn { rows, seed, out }) => {
             let csv = sample::churn_csv(*rows, *seed);
             commands::train::write_atomically(out, csv.as_bytes())?;
-            if !context.json() {
-                eprintln!("wrote {rows} rows to {}", out.display());
+            if context.json() {
+                return output::print_json(&serde_json::json!({
+                    "rows": rows,
+                    "seed": seed,
+                    "path": out.display().to_string(),
+                }));
             }
+            eprintln!("wrote {rows} rows to {}", out.display());
             Ok(())
         }
     }

@@ -278,6 +278,12 @@ fn the_cli_carries_a_model_through_its_whole_life_cycle() {
         !ragged.status.success() && stderr.contains("line 3"),
         "{stderr}"
     );
+    let by_path = server.json(&["dataset", "create", "churn-by-path", "--path", data_arg]);
+    assert_eq!(by_path["row_count"], 4000);
+    assert_eq!(
+        by_path["content_hash"], profile["content_hash"],
+        "same bytes, same identity"
+    );
     let unauthorized = Command::new(BIN)
         .args([
             "model",
@@ -379,4 +385,25 @@ fn sigkill_during_training_keeps_records_and_fails_the_job() {
     assert_eq!(model["lineage"]["dataset"], "small");
     // The platform still works after the crash.
     assert_eq!(restarted.json(&train)["status"], "Completed");
+}
+
+#[test]
+fn a_non_loopback_bind_without_auth_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args([
+            "server",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--no-auth",
+            "--home",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("non-loopback"), "{stderr}");
 }

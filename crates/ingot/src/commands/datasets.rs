@@ -12,16 +12,31 @@ use crate::output::{print_json, print_table, timestamp};
 pub async fn run(context: &CliContext, command: &DatasetCommand) -> Result<()> {
     let client = context.client()?;
     match command {
-        DatasetCommand::Create { name, file, format } => {
-            let bytes =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let source = file.file_name().map_or_else(
-                || "upload".to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            let version = client
-                .create_dataset(name, bytes, format.as_deref(), &source)
-                .await?;
+        DatasetCommand::Create {
+            name,
+            file,
+            path,
+            format,
+        } => {
+            let version = match (file, path) {
+                (Some(file), _) => {
+                    let bytes = std::fs::read(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let source = file.file_name().map_or_else(
+                        || "upload".to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    client
+                        .create_dataset(name, bytes, format.as_deref(), &source)
+                        .await?
+                }
+                (None, Some(path)) => {
+                    client
+                        .create_dataset_from_path(name, path, format.as_deref())
+                        .await?
+                }
+                (None, None) => anyhow::bail!("pass --file or --path"),
+            };
             if context.json() {
                 return print_json(&version);
             }

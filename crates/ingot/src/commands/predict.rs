@@ -1,4 +1,6 @@
-//! `ingot predict`: score a file with a local model file, or send it to an endpoint.
+//! `ingot predict`: score a file with a local model file, or send it to an endpoint. Prints
+//! CSV (one probability column per class, headed by its label, or one `prediction` column),
+//! or `{"predictions": [...]}` with `--output json`.
 
 use anyhow::{Context, Result};
 
@@ -13,7 +15,8 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
             .clone()
             .context("--model is required with --local")?;
         let file = args.file.clone();
-        let csv = tokio::task::spawn_blocking(move || -> Result<String> {
+        let json = context.json();
+        let text = tokio::task::spawn_blocking(move || -> Result<String> {
             let bytes = std::fs::read(&model_path)
                 .with_context(|| format!("cannot read {}", model_path.display()))?;
             let model = ingot_catalog::LoadedModel::from_bytes(&bytes)
@@ -23,10 +26,15 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
                 .with_context(|| {
                     format!("{} does not fit the model's input schema", file.display())
                 })?;
-            Ok(model.predict(&features)?.to_csv())
+            let predictions = model.predict(&features)?;
+            Ok(if json {
+                format!("{}\n", predictions.to_json())
+            } else {
+                predictions.to_csv()
+            })
         })
         .await??;
-        print!("{csv}");
+        print!("{text}");
         return Ok(());
     }
     let endpoint = args.endpoint.as_deref().context("--endpoint is required")?;
@@ -39,11 +47,20 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
         }
         _ => "text/csv; header=present",
     };
+    let accept = if context.json() {
+        "application/json"
+    } else {
+        "text/csv"
+    };
     let answer = context
         .client()?
-        .invoke(endpoint, body, content_type, "text/csv")
+        .invoke(endpoint, body, content_type, accept)
         .await?;
     use std::io::Write;
-    std::io::stdout().write_all(&answer)?;
+    let mut stdout = std::io::stdout();
+    stdout.write_all(&answer)?;
+    if !answer.ends_with(b"\n") {
+        stdout.write_all(b"\n")?;
+    }
     Ok(())
 }

@@ -83,13 +83,27 @@ pub async fn start(
 
 /// Runs `ingot server` until Ctrl-C or SIGTERM.
 pub async fn run(context: &CliContext, args: &ServerArgs) -> Result<()> {
-    let server = start(&context.home, args, true).await?;
-    println!("Ingot server listening on {}", server.url);
-    if args.no_auth {
-        println!("Authentication is OFF (--no-auth); only loopback clients can connect.");
+    let server = start(&context.home, args, !context.json()).await?;
+    if context.json() {
+        // One JSON object per line, so supervisors can parse the announcement.
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "listening",
+                "url": server.url,
+                "auth": !args.no_auth,
+                "home": context.home.display().to_string(),
+                "artifacts": server.platform.artifacts_location(),
+            })
+        );
+    } else {
+        println!("Ingot server listening on {}", server.url);
+        if args.no_auth {
+            println!("Authentication is OFF (--no-auth); only loopback clients can connect.");
+        }
+        println!("Home: {}", context.home.display());
+        println!("Artifacts: {}", server.platform.artifacts_location());
     }
-    println!("Home: {}", context.home.display());
-    println!("Artifacts: {}", server.platform.artifacts_location());
     wait_for_signal().await;
     tracing::info!("shutting down");
     server.stop().await
