@@ -89,6 +89,8 @@ pub enum Target {
         classes: Vec<String>,
         labels: Vec<usize>,
     },
+    /// No target (unsupervised algorithms): only the number of rows.
+    Unsupervised { rows: usize },
 }
 
 impl Target {
@@ -97,6 +99,7 @@ impl Target {
         match self {
             Target::Regression(values) => values.len(),
             Target::Classification { labels, .. } => labels.len(),
+            Target::Unsupervised { rows } => *rows,
         }
     }
 
@@ -120,6 +123,9 @@ impl Target {
                     .iter()
                     .filter_map(|&i| labels.get(i).copied())
                     .collect(),
+            },
+            Target::Unsupervised { rows } => Target::Unsupervised {
+                rows: indices.iter().filter(|&&i| i < *rows).count(),
             },
         }
     }
@@ -146,6 +152,20 @@ pub trait Algorithm: Send + Sync {
     fn version(&self) -> u32 {
         1
     }
+    /// `Some(task)` for unsupervised algorithms, which train without a target column and
+    /// always solve that task; `None` (the default) for supervised ones.
+    fn unsupervised_task(&self) -> Option<ingot_core::Task> {
+        None
+    }
+    /// Whether the algorithm can be trained for `task` (used by the conformance suite to pick
+    /// its fixtures). Default: the unsupervised task if any, else every supervised task;
+    /// override when only some apply (e.g. no multiclass).
+    fn supports(&self, task: ingot_core::Task) -> bool {
+        match self.unsupervised_task() {
+            Some(own) => own == task,
+            None => task.is_supervised(),
+        }
+    }
     /// Fits an estimator.
     fn fit(
         &self,
@@ -168,6 +188,15 @@ pub trait Estimator: Send + Sync {
     fn resolved_parameters(&self) -> serde_json::Value;
     /// The bytes [`Algorithm::load`] accepts.
     fn payload(&self) -> Vec<u8>;
+    /// Metrics measured on the training data while fitting (e.g. k-means inertia, PCA
+    /// explained variance); recorded in the manifest beside the validation metrics.
+    fn training_metrics(&self) -> ingot_core::Metrics {
+        ingot_core::Metrics::default()
+    }
+    /// Per-input-feature importance, for models that measure it (trees); `None` otherwise.
+    fn feature_importance(&self) -> Option<Vec<crate::FeatureImportance>> {
+        None
+    }
 }
 
 /// Rejects hyperparameter keys neither the algorithm nor the pipeline knows.

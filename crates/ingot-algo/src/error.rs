@@ -25,6 +25,15 @@ pub enum Error {
     /// A training option outside its domain.
     #[error("invalid {name}: {reason}")]
     InvalidOption { name: &'static str, reason: String },
+    /// A supervised algorithm was given no target column.
+    #[error("algorithm {algorithm} is supervised and needs a target column (--target)")]
+    TargetRequired { algorithm: String },
+    /// An unsupervised algorithm was given a target column.
+    #[error(
+        "algorithm {algorithm} is unsupervised and takes no target column; drop {column:?} \
+         instead (--drop) if it should not be a feature"
+    )]
+    TargetNotAllowed { algorithm: String, column: String },
     /// The target column is not in the data.
     #[error("target column {column:?} not found; columns are: {available}")]
     TargetNotFound { column: String, available: String },

@@ -7,6 +7,8 @@ use crate::{Predictions, Target};
 /// Validation metrics of `predictions` against `target`. Classification: `accuracy`, `auc`
 /// (ROC AUC of `classes[1]` for two classes, one-vs-rest macro otherwise), `log_loss`, `f1`
 /// (of `classes[1]` for two classes, macro otherwise). Regression: `rmse`, `mae`, `r2`.
+/// Unsupervised: `inertia` and `mean_squared_distance` for clustering, `score_mean` and
+/// `anomaly_rate` for anomaly scores.
 /// Metrics that are undefined (e.g. AUC with a single class present) are left out.
 pub fn evaluate(target: &Target, predictions: &Predictions) -> Metrics {
     let mut metrics = Metrics::default();
@@ -44,6 +46,32 @@ pub fn evaluate(target: &Target, predictions: &Predictions) -> Metrics {
                 let auc = ingot_metrics::roc_auc_ovr_macro(labels, probabilities, k);
                 put("auc", auc.ok().flatten());
                 put("f1", ingot_metrics::f1_macro(labels, &predicted).ok());
+            }
+        }
+        (
+            Target::Unsupervised { .. },
+            Predictions::Clustering {
+                clusters,
+                k,
+                distances,
+            },
+        ) => {
+            let inertia: f64 = clusters
+                .iter()
+                .zip(distances.chunks_exact((*k).max(1)))
+                .map(|(&c, row)| row.get(c).map_or(0.0, |d| d * d))
+                .sum();
+            put("inertia", Some(inertia));
+            let n = clusters.len().max(1) as f64;
+            put("mean_squared_distance", Some(inertia / n));
+        }
+        (Target::Unsupervised { .. }, Predictions::Anomaly { scores, threshold }) => {
+            let n = scores.len();
+            if n > 0 {
+                let mean = scores.iter().sum::<f64>() / n as f64;
+                let flagged = scores.iter().filter(|s| **s > *threshold).count();
+                put("score_mean", Some(mean));
+                put("anomaly_rate", Some(flagged as f64 / n as f64));
             }
         }
         _ => {}

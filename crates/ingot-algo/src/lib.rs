@@ -25,4 +25,5 @@ pub use algorithm::{
 };
 pub use error::{Error, Result};
 pub use evaluate::evaluate;
+pub use ingot_model_format::FeatureImportance;
 pub use predictions::Predictions;

@@ -12,6 +12,19 @@ pub enum Predictions {
         classes: Vec<String>,
         probabilities: Vec<f64>,
     },
+    /// Clustering: each row's nearest cluster and its distances to all `k` centroids
+    /// (row-major `n × k`).
+    Clustering {
+        k: usize,
+        clusters: Vec<usize>,
+        distances: Vec<f64>,
+    },
+    /// Dimensionality reduction: each row's coordinates on the leading `components`
+    /// principal components (row-major `n × components`).
+    Projection { components: usize, values: Vec<f64> },
+    /// Anomaly detection: one score per row; a row is an anomaly when its score exceeds
+    /// `threshold`.
+    Anomaly { scores: Vec<f64>, threshold: f64 },
 }
 
 impl Predictions {
@@ -23,6 +36,11 @@ impl Predictions {
                 classes,
                 probabilities,
             } => probabilities.len().checked_div(classes.len()).unwrap_or(0),
+            Predictions::Clustering { clusters, .. } => clusters.len(),
+            Predictions::Projection { components, values } => {
+                values.len().checked_div(*components).unwrap_or(0)
+            }
+            Predictions::Anomaly { scores, .. } => scores.len(),
         }
     }
 
@@ -34,7 +52,10 @@ impl Predictions {
     /// Index of the most probable class of each row (first one on ties); `None` for regression.
     pub fn predicted_indices(&self) -> Option<Vec<usize>> {
         match self {
-            Predictions::Regression { .. } => None,
+            Predictions::Regression { .. }
+            | Predictions::Clustering { .. }
+            | Predictions::Projection { .. }
+            | Predictions::Anomaly { .. } => None,
             Predictions::Classification {
                 classes,
                 probabilities,
@@ -71,7 +92,8 @@ impl Predictions {
     }
 
     /// CSV with a header row. Classification: one probability column per class, headed by the
-    /// class label; regression: a single `prediction` column.
+    /// class label; regression: a single `prediction` column; clustering: `cluster` then
+    /// `distance_0…distance_{k-1}`; projection: `component_0…`; anomaly: `score,anomaly`.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
         match self {
@@ -97,6 +119,43 @@ impl Predictions {
                     }
                 }
             }
+            Predictions::Clustering {
+                k,
+                clusters,
+                distances,
+            } => {
+                let mut header = vec!["cluster".to_string()];
+                header.extend((0..*k).map(|j| format!("distance_{j}")));
+                out.push_str(&header.join(","));
+                out.push('\n');
+                for (cluster, row) in clusters.iter().zip(distances.chunks_exact((*k).max(1))) {
+                    out.push_str(&cluster.to_string());
+                    for d in row {
+                        out.push(',');
+                        out.push_str(&d.to_string());
+                    }
+                    out.push('\n');
+                }
+            }
+            Predictions::Projection { components, values } => {
+                let header: Vec<String> =
+                    (0..*components).map(|j| format!("component_{j}")).collect();
+                out.push_str(&header.join(","));
+                out.push('\n');
+                if *components > 0 {
+                    for row in values.chunks_exact(*components) {
+                        let cells: Vec<String> = row.iter().map(f64::to_string).collect();
+                        out.push_str(&cells.join(","));
+                        out.push('\n');
+                    }
+                }
+            }
+            Predictions::Anomaly { scores, threshold } => {
+                out.push_str("score,anomaly\n");
+                for s in scores {
+                    out.push_str(&format!("{s},{}\n", *s > *threshold));
+                }
+            }
         }
         out
     }
@@ -107,7 +166,9 @@ impl Predictions {
     }
 
     /// One JSON object per line: `{"predicted_label": "1", "probabilities": {"0": 0.2, "1": 0.8}}`
-    /// for classification, `{"score": 3.2}` for regression.
+    /// for classification, `{"score": 3.2}` for regression, `{"cluster": 1, "distance": 0.5,
+    /// "distances": [2.1, 0.5]}` for clustering, `{"components": [0.3, -1.2]}` for a
+    /// projection, `{"score": 4.1, "anomaly": false}` for anomaly detection.
     pub fn to_json_lines(&self) -> String {
         let mut out = String::new();
         for row in self.row_objects() {
@@ -143,6 +204,31 @@ impl Predictions {
                     })
                     .collect()
             }
+            Predictions::Clustering {
+                k,
+                clusters,
+                distances,
+            } => clusters
+                .iter()
+                .zip(distances.chunks_exact((*k).max(1)))
+                .map(|(&cluster, row)| {
+                    let distance = row.get(cluster).copied().unwrap_or(f64::NAN);
+                    json!({ "cluster": cluster, "distance": distance, "distances": row })
+                })
+                .collect(),
+            Predictions::Projection { components, values } => {
+                if *components == 0 {
+                    return Vec::new();
+                }
+                values
+                    .chunks_exact(*components)
+                    .map(|row| json!({ "components": row }))
+                    .collect()
+            }
+            Predictions::Anomaly { scores, threshold } => scores
+                .iter()
+                .map(|s| json!({ "score": s, "anomaly": *s > *threshold }))
+                .collect(),
         }
     }
 }
@@ -209,5 +295,50 @@ mod tests {
             json!({"predictions": [{"score": 3.2}, {"score": 1.0}]})
         );
         assert_eq!(r.to_json_lines(), "{\"score\":3.2}\n{\"score\":1.0}\n");
+    }
+
+    #[test]
+    fn unsupervised_renderings() {
+        let c = Predictions::Clustering {
+            k: 2,
+            clusters: vec![1, 0],
+            distances: vec![2.5, 0.5, 0.25, 3.0],
+        };
+        assert_eq!(c.len(), 2);
+        assert!(c.predicted_labels().is_none());
+        assert_eq!(
+            c.to_csv(),
+            "cluster,distance_0,distance_1\n1,2.5,0.5\n0,0.25,3\n"
+        );
+        assert_eq!(
+            c.to_json(),
+            json!({"predictions": [
+                {"cluster": 1, "distance": 0.5, "distances": [2.5, 0.5]},
+                {"cluster": 0, "distance": 0.25, "distances": [0.25, 3.0]},
+            ]})
+        );
+        let p = Predictions::Projection {
+            components: 2,
+            values: vec![1.0, -2.0, 0.5, 0.0],
+        };
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.to_csv(), "component_0,component_1\n1,-2\n0.5,0\n");
+        assert_eq!(
+            p.to_json_lines(),
+            "{\"components\":[1.0,-2.0]}\n{\"components\":[0.5,0.0]}\n"
+        );
+        let a = Predictions::Anomaly {
+            scores: vec![1.0, 9.0],
+            threshold: 4.0,
+        };
+        assert_eq!(a.len(), 2);
+        assert_eq!(a.to_csv(), "score,anomaly\n1,false\n9,true\n");
+        assert_eq!(
+            a.to_json(),
+            json!({"predictions": [
+                {"score": 1.0, "anomaly": false},
+                {"score": 9.0, "anomaly": true},
+            ]})
+        );
     }
 }

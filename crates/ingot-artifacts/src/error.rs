@@ -12,6 +12,12 @@ pub enum Error {
     /// The stored bytes no longer hash to their digest.
     #[error("artifact {digest} is corrupt: its content does not match its sha256")]
     Corrupt { digest: String },
+    /// No object is stored under this named path.
+    #[error("artifact path {path:?} not found")]
+    PathNotFound { path: String },
+    /// The bytes being streamed in could not be read (e.g. the client disconnected).
+    #[error("artifact upload of {path:?} failed: {reason}")]
+    Upload { path: String, reason: String },
     /// The store location cannot be used.
     #[error("invalid artifact store location {location:?}: {reason}")]
     InvalidLocation { location: String, reason: String },

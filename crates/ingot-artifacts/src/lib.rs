@@ -8,6 +8,7 @@
 
 mod error;
 mod location;
+mod named;
 mod paths;
 mod store;
 
@@ -15,6 +16,7 @@ mod store;
 mod tests;
 
 pub use error::{Error, Result};
+pub use named::{NamedEntry, NAMED_DIR};
 pub use paths::validate_relative_path;
 pub use store::ArtifactStore;
 

@@ -20,9 +20,9 @@ const CONTENT_DIR: &str = "sha256";
 /// Content-addressed storage of immutable artifacts. Cheap to clone.
 #[derive(Clone)]
 pub struct ArtifactStore {
-    inner: Arc<dyn ObjectStore>,
+    pub(crate) inner: Arc<dyn ObjectStore>,
     /// Key segments every object lives under (empty for local stores).
-    prefix: Vec<String>,
+    pub(crate) prefix: Vec<String>,
     /// Root directory of a local store, for fsyncing what was written.
     local_root: Option<PathBuf>,
     description: String,

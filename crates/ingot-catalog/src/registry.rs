@@ -3,10 +3,27 @@
 use ingot_algo::Algorithm;
 
 static LINEAR_LEARNER: ingot_algo::linear::LinearLearner = ingot_algo::linear::LinearLearner;
+static GBDT: ingot_gbdt::Gbdt = ingot_gbdt::Gbdt;
+static KNN: ingot_learners::Knn = ingot_learners::Knn;
+static KMEANS: ingot_learners::KMeans = ingot_learners::KMeans;
+static PCA: ingot_learners::Pca = ingot_learners::Pca;
+static RANDOM_CUT_FOREST: ingot_learners::RandomCutForest = ingot_learners::RandomCutForest;
+static FACTORIZATION_MACHINES: ingot_learners::FactorizationMachines =
+    ingot_learners::FactorizationMachines;
+static TEXT_CLASSIFIER: ingot_learners::TextClassifier = ingot_learners::TextClassifier;
 
 /// Every built-in algorithm, in catalogue order.
 pub fn algorithms() -> Vec<&'static dyn Algorithm> {
-    vec![&LINEAR_LEARNER]
+    vec![
+        &LINEAR_LEARNER,
+        &GBDT,
+        &KNN,
+        &FACTORIZATION_MACHINES,
+        &TEXT_CLASSIFIER,
+        &KMEANS,
+        &PCA,
+        &RANDOM_CUT_FOREST,
+    ]
 }
 
 /// An algorithm by name; `None` when unknown.

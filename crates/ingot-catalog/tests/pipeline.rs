@@ -351,7 +351,7 @@ fn request_errors_name_the_problem() {
     let mut r = binary_request();
     r.drop_columns.push("label".into());
     check(r, "cannot also be dropped");
-    let err = check(request("label", &["learning_rate=0.1"]), "learning_rate");
+    let err = check(request("label", &["momentum=0.1"]), "momentum");
     assert!(
         err.contains("l2") && err.contains("predictor_type"),
         "{err}"

@@ -7,6 +7,7 @@ mod hyperparameters;
 mod names;
 pub mod records;
 mod schema;
+pub mod search;
 mod status;
 
 pub use error::{Error, Result};

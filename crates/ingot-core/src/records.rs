@@ -54,7 +54,9 @@ pub struct TrainingSpec {
     pub dataset_version: i64,
     pub validation_dataset: Option<String>,
     pub validation_dataset_version: Option<i64>,
-    pub target: String,
+    /// The target column; `None` for unsupervised algorithms (k-means, PCA, RCF).
+    #[serde(default)]
+    pub target: Option<String>,
     pub algorithm: String,
     pub hyperparameters: Hyperparameters,
     pub drop_columns: Vec<String>,

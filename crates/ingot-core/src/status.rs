@@ -79,7 +79,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// What a supervised model predicts.
+    /// What a model predicts: a supervised task, or one of the unsupervised ones.
     Task, "task" {
         /// A real-valued target.
         Regression = "regression",
@@ -87,13 +87,27 @@ string_enum!(
         BinaryClassification = "binary_classification",
         /// More than two classes.
         MulticlassClassification = "multiclass_classification",
+        /// Unsupervised: the nearest cluster and the distances to every centroid.
+        Clustering = "clustering",
+        /// Unsupervised: coordinates on the principal components.
+        DimensionalityReduction = "dimensionality_reduction",
+        /// Unsupervised: an anomaly score and flag.
+        AnomalyDetection = "anomaly_detection",
     }
 );
 
 impl Task {
     /// Whether the task predicts class labels.
     pub fn is_classification(self) -> bool {
-        !matches!(self, Task::Regression)
+        matches!(
+            self,
+            Task::BinaryClassification | Task::MulticlassClassification
+        )
+    }
+
+    /// Whether the task learns from a target column.
+    pub fn is_supervised(self) -> bool {
+        self.is_classification() || self == Task::Regression
     }
 }
 
@@ -108,5 +122,16 @@ mod tests {
         }
         assert!("Done".parse::<JobStatus>().is_err());
         assert!(JobStatus::Stopped.is_terminal() && !JobStatus::Running.is_terminal());
+    }
+
+    #[test]
+    fn tasks_round_trip_and_know_their_kind() {
+        for task in Task::ALL {
+            assert_eq!(task.as_str().parse::<Task>().unwrap(), *task);
+        }
+        assert!(Task::BinaryClassification.is_classification());
+        assert!(!Task::Clustering.is_classification() && !Task::Clustering.is_supervised());
+        assert!(Task::Regression.is_supervised() && !Task::Regression.is_classification());
+        assert!(!Task::AnomalyDetection.is_supervised());
     }
 }

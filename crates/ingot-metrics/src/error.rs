@@ -23,6 +23,25 @@ pub enum Error {
     /// The number of classes is unusable (zero).
     #[error("invalid number of classes: {classes}")]
     InvalidClassCount { classes: usize },
+    /// A value is NaN or infinite where a finite number is required.
+    #[error("{what} at row {row} is not a finite number")]
+    NonFinite { what: &'static str, row: usize },
+    /// A value is outside the range the metric accepts.
+    #[error("{what} at row {row} is out of range: {reason}")]
+    OutOfRange {
+        what: &'static str,
+        row: usize,
+        reason: &'static str,
+    },
+    /// Binary averaging was asked for labels that are not binary.
+    #[error(
+        "binary averaging needs at most 2 labels including the positive label {positive}; \
+         found labels {labels:?} (use micro, macro or weighted averaging)"
+    )]
+    NotBinary { positive: usize, labels: Vec<usize> },
+    /// A parameter such as `k` or a dimension is unusable.
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
 }
 
 /// Result alias for this crate.

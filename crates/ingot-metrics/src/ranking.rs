@@ -1,11 +1,12 @@
-//! Ranking metrics: binary ROC AUC with average ranks for ties, and one-vs-rest macro AUC.
+//! Score ranking metrics: binary ROC AUC with average ranks for ties, and one-vs-rest macro AUC.
 
-use crate::{check_pair, Error, Result};
+use crate::{check_finite, check_pair, Error, Result};
 
 /// Area under the ROC curve. Tied scores receive their average rank (equivalent to the
 /// trapezoidal rule scikit-learn uses). `Ok(None)` when only one class is present.
 pub fn roc_auc(y_true: &[bool], scores: &[f64]) -> Result<Option<f64>> {
     check_pair(y_true.len(), scores.len(), "scores")?;
+    check_finite(scores, 1, "score")?;
     Ok(auc_unchecked(y_true.iter().copied(), scores))
 }
 
@@ -44,6 +45,7 @@ pub fn roc_auc_ovr_macro(y_true: &[usize], probabilities: &[f64], k: usize) -> R
         return Err(Error::InvalidClassCount { classes: k });
     }
     check_pair(y_true.len() * k, probabilities.len(), "probabilities")?;
+    check_finite(probabilities, k, "probability")?;
     if let Some((row, &index)) = y_true.iter().enumerate().find(|(_, &l)| l >= k) {
         return Err(Error::ClassOutOfRange {
             row,

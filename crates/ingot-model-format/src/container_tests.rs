@@ -16,7 +16,7 @@ fn sample() -> ModelFile {
             algorithm: "linear-learner".into(),
             algorithm_version: 1,
             task: Task::BinaryClassification,
-            target: "label".into(),
+            target: Some("label".into()),
             input_schema: Schema::new(vec![
                 Field::new("age", ColumnType::Integer, false),
                 Field::new("city", ColumnType::String, true),
@@ -28,6 +28,7 @@ fn sample() -> ModelFile {
             metrics,
             training_rows: 80,
             validation_rows: 20,
+            feature_importance: None,
         },
         payload: vec![1, 2, 3, 4, 5, 0, 255],
     }
@@ -157,4 +158,19 @@ fn flipping_any_single_byte_is_detected() {
             );
         }
     }
+}
+
+#[test]
+fn target_is_optional_and_older_manifests_still_read() {
+    let mut file = sample();
+    let json = serde_json::to_value(&file.manifest).unwrap();
+    assert_eq!(json["target"], "label", "older readers see a string target");
+    let mut without = json.clone();
+    without.as_object_mut().unwrap().remove("target");
+    let parsed: crate::Manifest = serde_json::from_value(without).unwrap();
+    assert_eq!(parsed.target, None);
+    file.manifest.target = None;
+    let decoded = ModelFile::decode(&file.encode()).unwrap();
+    assert_eq!(decoded.manifest.target, None);
+    assert_eq!(decoded, file);
 }

@@ -52,4 +52,4 @@ mod manifest;
 
 pub use container::{ModelFile, FORMAT_VERSION, MAGIC};
 pub use error::{Error, Result};
-pub use manifest::Manifest;
+pub use manifest::{FeatureImportance, Manifest};

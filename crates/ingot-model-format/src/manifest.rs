@@ -14,8 +14,9 @@ pub struct Manifest {
     pub algorithm_version: u32,
     /// What the model predicts.
     pub task: Task,
-    /// Name of the target column.
-    pub target: String,
+    /// Name of the target column; `None` for unsupervised models (absent in such files).
+    #[serde(default)]
+    pub target: Option<String>,
     /// Feature columns the model consumes (target and dropped columns excluded).
     pub input_schema: Schema,
     /// Class labels in probability-column order (classification only).
@@ -32,4 +33,18 @@ pub struct Manifest {
     pub training_rows: u64,
     /// Rows used for validation metrics.
     pub validation_rows: u64,
+    /// Per-feature importance, for algorithms that report it (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_importance: Option<Vec<FeatureImportance>>,
+}
+
+/// How much one input feature was used by a model (e.g. tree splits on it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureImportance {
+    /// Input column name.
+    pub feature: String,
+    /// Number of splits on the feature.
+    pub splits: u64,
+    /// Total loss reduction (gain) of those splits.
+    pub gain: f64,
 }

@@ -3,8 +3,11 @@
 //! client, so both sides agree on one definition. No I/O.
 
 mod convert;
+mod tracking;
 mod types;
 
+pub use convert::fields;
+pub use tracking::*;
 pub use types::*;
 
 /// The API version prefix.

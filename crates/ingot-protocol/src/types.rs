@@ -84,7 +84,10 @@ pub struct CreateTrainingJob {
     pub dataset: String,
     /// Latest when absent.
     pub dataset_version: Option<i64>,
-    pub target: String,
+    /// The column to predict; absent for unsupervised algorithms (kmeans, pca,
+    /// random-cut-forest).
+    #[serde(default)]
+    pub target: Option<String>,
     pub algorithm: String,
     #[serde(default)]
     pub hyperparameters: BTreeMap<String, String>,
@@ -117,7 +120,8 @@ pub struct JobView {
     pub dataset_version: i64,
     pub validation_dataset: Option<String>,
     pub validation_dataset_version: Option<i64>,
-    pub target: String,
+    /// Absent for unsupervised algorithms.
+    pub target: Option<String>,
     pub algorithm: String,
     pub hyperparameters: BTreeMap<String, String>,
     pub drop_columns: Vec<String>,

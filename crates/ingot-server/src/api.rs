@@ -6,6 +6,7 @@ mod endpoints;
 mod jobs;
 mod models;
 mod system;
+mod tracking;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,7 +29,8 @@ use crate::AppState;
         (name = "datasets", description = "Immutable, profiled dataset versions"),
         (name = "training", description = "Asynchronous training jobs"),
         (name = "models", description = "The model registry"),
-        (name = "endpoints", description = "Real-time endpoints")
+        (name = "endpoints", description = "Real-time endpoints"),
+        (name = "tracking", description = "Experiments, runs, metric histories and run comparison")
     )
 )]
 struct ApiDoc;
@@ -90,5 +92,21 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(models::artifact))
         .routes(routes!(endpoints::create, endpoints::list))
         .routes(routes!(endpoints::show, endpoints::delete))
+        .routes(routes!(
+            tracking::list_experiments,
+            tracking::create_experiment
+        ))
+        .routes(routes!(tracking::show_experiment))
+        .routes(routes!(tracking::list_runs, tracking::create_run))
+        .routes(routes!(tracking::compare))
+        .routes(routes!(tracking::show_run, tracking::update_run))
+        .routes(routes!(tracking::log))
+        .routes(routes!(tracking::metric_history))
+        .routes(routes!(tracking::registry_models))
+        .routes(routes!(
+            tracking::registry_model_show,
+            tracking::registry_model_update
+        ))
+        .routes(routes!(tracking::approval))
         .merge(uploads)
 }

@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod extract;
 mod invocations;
+mod mlflow;
 mod serve;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .merge(invocations::router(state.clone()))
+        .merge(mlflow::router(state.clone()))
         .fallback(error::not_found_fallback)
         .with_state(state)
 }

@@ -26,6 +26,8 @@ impl Platform {
     ) -> Result<Endpoint> {
         validate_name(name)?;
         let model_version = self.store.model_version(model, version).await?;
+        self.check_deploy_approval(&model_version.model, model_version.version)
+            .await?;
         let endpoint = self
             .store
             .create_endpoint(name, &model_version.model, model_version.version)

@@ -80,6 +80,7 @@ impl From<ingot_store::Error> for Error {
             ingot_store::Error::NotFound { .. } => ErrorKind::NotFound,
             ingot_store::Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             ingot_store::Error::Conflict { .. } => ErrorKind::Conflict,
+            ingot_store::Error::Invalid { .. } => ErrorKind::BadInput,
             _ => ErrorKind::Internal,
         };
         Error::new(kind, e.to_string())
@@ -89,7 +90,10 @@ impl From<ingot_store::Error> for Error {
 impl From<ingot_artifacts::Error> for Error {
     fn from(e: ingot_artifacts::Error) -> Self {
         let kind = match &e {
-            ingot_artifacts::Error::InvalidPath { .. } => ErrorKind::BadInput,
+            ingot_artifacts::Error::InvalidPath { .. } | ingot_artifacts::Error::Upload { .. } => {
+                ErrorKind::BadInput
+            }
+            ingot_artifacts::Error::PathNotFound { .. } => ErrorKind::NotFound,
             _ => ErrorKind::Internal,
         };
         Error::new(kind, e.to_string())

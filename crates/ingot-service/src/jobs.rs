@@ -174,6 +174,13 @@ impl Worker {
                 (JobStatus::Failed, Some(reason))
             }
         };
+        let run_status = if to == JobStatus::Stopped {
+            "KILLED"
+        } else {
+            "FAILED"
+        };
+        self.runtime
+            .block_on(crate::autolog::ended(self.store.as_ref(), id, run_status));
         let transition =
             self.store
                 .transition_job(id, &[JobStatus::Running], to, reason.as_deref());
@@ -203,6 +210,8 @@ impl Worker {
             .runtime
             .block_on(self.store.job(id))
             .map_err(crate::Error::from)?;
+        self.runtime
+            .block_on(crate::autolog::start(self.store.as_ref(), &job));
         let spec = &job.spec;
         self.log(
             id,
@@ -300,6 +309,12 @@ impl Worker {
             .runtime
             .block_on(self.store.complete_job(id, &metrics, new_version))
             .map_err(crate::Error::from)?;
+        self.runtime.block_on(crate::autolog::completed(
+            self.store.as_ref(),
+            id,
+            &metrics,
+            &version,
+        ));
         self.log(
             id,
             &format!("registered model {}:{}", version.model, version.version),
@@ -317,6 +332,8 @@ impl Worker {
         {
             tracing::warn!(job = id, %e, "cannot store job metrics");
         }
+        self.runtime
+            .block_on(crate::autolog::metrics(self.store.as_ref(), id, points));
         points.clear();
     }
 }

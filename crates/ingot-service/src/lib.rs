@@ -5,16 +5,20 @@
 //! runtime's worker threads.
 
 mod auth;
+mod autolog;
 mod datasets;
 mod endpoints;
 mod error;
 mod jobs;
 mod platform;
+mod tracking;
 
 pub use auth::{hash_token, AdminToken};
+pub use autolog::{JOBS_EXPERIMENT, NATIVE_VERSION_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use jobs::JobProgress;
 pub use platform::{Platform, PlatformConfig, TrainingRequest};
+pub use tracking::{tracking_types, MetricSeries, RunComparison, TrackingStore};
 
 /// The reason recorded on jobs that were running when the server stopped.
 pub const INTERRUPTED_BY_RESTART: &str = "interrupted by restart";

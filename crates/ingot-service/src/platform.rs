@@ -45,7 +45,8 @@ pub struct TrainingRequest {
     pub dataset: String,
     pub dataset_version: Option<i64>,
     pub validation_dataset: Option<String>,
-    pub target: String,
+    /// The target column; `None` for unsupervised algorithms.
+    pub target: Option<String>,
     pub algorithm: String,
     pub hyperparameters: Hyperparameters,
     pub drop_columns: Vec<String>,
@@ -122,7 +123,7 @@ impl Platform {
     /// Validates and queues a training job; it runs on the job pool.
     pub async fn submit_training(&self, request: TrainingRequest) -> Result<Job> {
         validate_name(&request.dataset)?;
-        if ingot_catalog::algorithm(&request.algorithm).is_none() {
+        let Some(algorithm) = ingot_catalog::algorithm(&request.algorithm) else {
             let known: Vec<&str> = ingot_catalog::algorithms()
                 .iter()
                 .map(|a| a.name())
@@ -132,15 +133,34 @@ impl Platform {
                 request.algorithm,
                 known.join(", ")
             )));
+        };
+        match (algorithm.unsupervised_task(), &request.target) {
+            (Some(_), Some(target)) => {
+                return Err(Error::bad_input(format!(
+                    "algorithm {} is unsupervised and takes no target; drop column {target:?} \
+                     instead if it should not be a feature",
+                    request.algorithm
+                )))
+            }
+            (None, None) => {
+                return Err(Error::bad_input(format!(
+                    "algorithm {} is supervised and needs a target column",
+                    request.algorithm
+                )))
+            }
+            _ => {}
         }
         let dataset = self
             .store
             .dataset_version(&request.dataset, request.dataset_version)
             .await?;
-        if dataset.schema.field(&request.target).is_none() {
+        if let Some(target) = request
+            .target
+            .as_deref()
+            .filter(|t| dataset.schema.field(t).is_none())
+        {
             return Err(Error::bad_input(format!(
-                "target column {:?} is not in dataset {}:{} (columns: {})",
-                request.target,
+                "target column {target:?} is not in dataset {}:{} (columns: {})",
                 dataset.dataset,
                 dataset.version,
                 dataset.schema.names().collect::<Vec<_>>().join(", ")

@@ -18,6 +18,7 @@
 mod error;
 mod migrate;
 mod sqlite;
+pub mod tracking;
 
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ use ingot_core::{EndpointStatus, JobStatus, Metrics, TimestampMillis};
 
 pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
+pub use tracking::TrackingStore;
 
 /// The current time in milliseconds since the Unix epoch (0 if the clock is before it).
 pub fn now_millis() -> TimestampMillis {
@@ -46,7 +48,7 @@ pub fn now_millis() -> TimestampMillis {
 /// [`Error::NotFound`] whose `kind` is one of `"dataset"`, `"dataset version"`, `"job"`,
 /// `"model"`, `"model version"` or `"endpoint"`, and whose name is `NAME` or `NAME:VERSION`.
 #[async_trait::async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
     /// Records a new version of a dataset (creating the dataset on its first version) as
     /// previous max + 1, in one transaction. If a version with the same `content_hash` already
     /// exists for the dataset, that version is returned unchanged and the flag is `false`.
@@ -133,4 +135,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
     /// How many tokens exist.
     async fn count_tokens(&self) -> Result<i64>;
+
+    /// This store's experiment tracking and registry half.
+    fn tracking(&self) -> &dyn TrackingStore;
 }

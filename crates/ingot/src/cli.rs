@@ -58,6 +58,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Score a file with a local model file or a deployed endpoint
     Predict(PredictArgs),
+    /// Compute every metric of a task from a file of labels and predictions
+    Evaluate(EvaluateArgs),
     /// Inspect the model registry
     #[command(subcommand)]
     Model(ModelCommand),
@@ -69,6 +71,12 @@ pub enum Command {
     /// Inspect and stop training jobs
     #[command(subcommand)]
     Job(JobCommand),
+    /// Create and inspect tracking experiments
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
+    /// Inspect and compare tracked runs (every training job is a run)
+    #[command(subcommand)]
+    Run(RunCommand),
     /// List the built-in algorithms and their hyperparameters
     Algorithms,
     /// Write a generated sample dataset
@@ -128,6 +136,15 @@ pub enum DatasetCommand {
     },
     /// List datasets
     List,
+    /// Profile a local data file without a server (schema, missing, distinct, statistics)
+    Profile {
+        /// CSV, Parquet or JSON Lines file
+        #[arg(long)]
+        file: PathBuf,
+        /// csv, parquet or jsonl [default: from the extension]
+        #[arg(long)]
+        format: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -144,9 +161,9 @@ pub struct TrainArgs {
     /// Where --local writes the model file
     #[arg(long, required_if_eq("local", "true"))]
     pub out: Option<PathBuf>,
-    /// Column to predict
+    /// Column to predict (omit for unsupervised algorithms: kmeans, pca, random-cut-forest)
     #[arg(long)]
-    pub target: String,
+    pub target: Option<String>,
     /// Algorithm (see `ingot algorithms`)
     #[arg(long)]
     pub algorithm: String,
@@ -200,6 +217,65 @@ pub enum ModelCommand {
     Show {
         /// NAME or NAME:VERSION
         reference: String,
+    },
+    /// Approve a model version for deployment (records who and when)
+    Approve {
+        /// NAME:VERSION
+        reference: String,
+    },
+    /// Reject a model version
+    Reject {
+        /// NAME:VERSION
+        reference: String,
+    },
+    /// Require approval before a model's versions can be deployed (--off to lift it)
+    RequireApproval {
+        name: String,
+        #[arg(long)]
+        off: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// List experiments
+    List {
+        /// MLflow filter grammar, e.g. "name LIKE 'churn%'"
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Create an experiment
+    Create { name: String },
+    /// Show an experiment by id or name
+    Show { experiment: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// List an experiment's runs
+    List {
+        /// Experiment id
+        #[arg(long)]
+        experiment: String,
+        /// MLflow filter grammar, e.g. "metrics.auc > 0.8 AND params.l2 = '0.01'"
+        #[arg(long)]
+        filter: Option<String>,
+        /// e.g. "metrics.auc DESC"
+        #[arg(long)]
+        order_by: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        max_results: i64,
+    },
+    /// Show a run's params, latest metrics and tags
+    Show { run: String },
+    /// Compare runs: metric histories side by side
+    Compare {
+        /// Run ids (a training job's run id is its job id)
+        #[arg(required = true, num_args = 1..)]
+        runs: Vec<String>,
+        /// Metric keys to compare (all when omitted)
+        #[arg(long = "metric")]
+        metrics: Vec<String>,
     },
 }
 
@@ -256,4 +332,39 @@ pub enum SampleCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Evaluate a local file (the only mode for now)
+    #[arg(long)]
+    pub local: bool,
+    /// CSV with a header: true labels, predictions and optionally scores or probabilities
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Column holding the true labels or values
+    #[arg(long)]
+    pub label_column: String,
+    /// Column holding predicted labels or values [default: argmax of per-class probability
+    /// columns headed by their class label, as `ingot predict --local` writes]
+    #[arg(long)]
+    pub prediction_column: Option<String>,
+    /// Binary classification: column with the positive class's score or probability
+    #[arg(long)]
+    pub score_column: Option<String>,
+    /// Binary classification: the positive label [default: the second of the sorted labels]
+    #[arg(long)]
+    pub positive_label: Option<String>,
+    /// classification or regression [default: inferred from the columns]
+    #[arg(long, value_enum)]
+    pub task: Option<EvaluateTask>,
+}
+
+/// What `ingot evaluate` evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvaluateTask {
+    /// Class labels (and optional scores).
+    Classification,
+    /// Real values.
+    Regression,
 }

@@ -66,6 +66,20 @@ impl Client {
             .context("the server sent a response this client cannot read")
     }
 
+    /// Any `/api/v1` call with an optional JSON body (used by the tracking commands).
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T> {
+        let builder = self.request(method, path);
+        match body {
+            Some(body) => self.json(builder.json(body)).await,
+            None => self.json(builder).await,
+        }
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.json(self.request(Method::GET, path)).await
     }
@@ -172,6 +186,18 @@ impl Client {
         let version = version.map_or_else(|| "latest".to_string(), |v| v.to_string());
         self.get(&format!("/api/v1/models/{name}/versions/{version}"))
             .await
+    }
+
+    /// The model file of a version (latest when `version` is `None`).
+    pub async fn model_artifact(&self, name: &str, version: Option<i64>) -> Result<Vec<u8>> {
+        let version = version.map_or_else(|| "latest".to_string(), |v| v.to_string());
+        let path = format!("/api/v1/models/{name}/versions/{version}/artifact");
+        let response = self.send(self.request(Method::GET, &path)).await?;
+        Ok(response
+            .bytes()
+            .await
+            .context("cannot read the model artifact")?
+            .to_vec())
     }
 
     /// Deploys a model version.

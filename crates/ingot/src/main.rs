@@ -42,6 +42,12 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
+    // Client commands behave like Unix tools: `ingot ... | head` ends quietly. Commands that
+    // run a server keep Rust's default (SIGPIPE ignored), so a client hanging up on a socket
+    // can never kill the process.
+    if !matches!(cli.command, Command::Server(_) | Command::Quickstart(_)) {
+        sigpipe::reset();
+    }
     // The server logs its work; client commands only warn, keeping stdout and stderr readable.
     let default_filter = match cli.command {
         Command::Server(_) => "info,sqlx=warn",
@@ -84,10 +90,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dataset(command) => commands::datasets::run(&context, command).await,
         Command::Train(args) => commands::train::run(&context, args).await,
         Command::Predict(args) => commands::predict::run(&context, args).await,
+        Command::Evaluate(args) => commands::evaluate::run(&context, args).await,
         Command::Model(command) => commands::registry::model(&context, command).await,
         Command::Deploy(args) => commands::registry::deploy(&context, args).await,
         Command::Endpoint(command) => commands::registry::endpoint(&context, command).await,
         Command::Job(command) => commands::jobs::run(&context, command).await,
+        Command::Experiment(command) => commands::tracking::experiment(&context, command).await,
+        Command::Run(command) => commands::tracking::run(&context, command).await,
         Command::Algorithms => commands::registry::algorithms(&context).await,
         Command::Sample(SampleCommand::Churn { rows, seed, out }) => {
             let csv = sample::churn_csv(*rows, *seed);

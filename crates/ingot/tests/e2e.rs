@@ -151,6 +151,11 @@ fn the_cli_carries_a_model_through_its_whole_life_cycle() {
         .unwrap()
         .clone();
     assert_eq!(geography["distinct"], 3);
+    let local_profile = server.json(&["dataset", "profile", "--file", data_arg]);
+    assert_eq!(
+        local_profile["profile"], profile["profile"],
+        "local and server profiles agree"
+    );
     let listed = server.json(&["dataset", "list"]);
     assert_eq!(listed[0]["name"], "churn");
 

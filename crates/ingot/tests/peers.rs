@@ -131,44 +131,32 @@ fn assert_metrics_agree(ours: &Value, peer: &Value) {
 
 const IDS: [&str; 3] = ["RowNumber", "CustomerId", "Surname"];
 
-#[test]
-fn binary_logistic_regression_matches_scikit_learn() {
+/// Trains, asks scikit-learn, and checks predictions (relative to the peer's scale) and every
+/// metric we report.
+fn check(task: &str, target: &str, extra_hp: &[&str], tolerance: f64) {
     if peer_python().is_none() {
         return;
     }
-    let (ours, peer) = compare("binary", "Exited", &IDS, &[]);
-    let diff = peer["max_abs_diff"].as_f64().unwrap();
+    let (ours, peer) = compare(task, target, &IDS, extra_hp);
+    let diff = peer["max_abs_diff"].as_f64().unwrap() / peer["scale"].as_f64().unwrap();
     assert!(
-        diff < 1e-4,
-        "probabilities differ from scikit-learn by up to {diff}"
+        diff < tolerance,
+        "{task}: predictions differ from scikit-learn by up to {diff} (scaled)"
     );
     assert_metrics_agree(&ours, &peer);
+}
+
+#[test]
+fn binary_logistic_regression_matches_scikit_learn() {
+    check("binary", "Exited", &[], 1e-4);
 }
 
 #[test]
 fn multiclass_logistic_regression_matches_scikit_learn() {
-    if peer_python().is_none() {
-        return;
-    }
-    let (ours, peer) = compare("multiclass", "Geography", &IDS, &[]);
-    let diff = peer["max_abs_diff"].as_f64().unwrap();
-    assert!(
-        diff < 1e-4,
-        "probabilities differ from scikit-learn by up to {diff}"
-    );
-    assert_metrics_agree(&ours, &peer);
+    check("multiclass", "Geography", &[], 1e-4);
 }
 
 #[test]
 fn ridge_regression_matches_scikit_learn() {
-    if peer_python().is_none() {
-        return;
-    }
-    let (ours, peer) = compare("regression", "Exited", &IDS, &["predictor_type=regressor"]);
-    let diff = peer["max_abs_diff"].as_f64().unwrap() / peer["scale"].as_f64().unwrap();
-    assert!(
-        diff < 1e-5,
-        "predictions differ from scikit-learn by up to {diff} standard deviations"
-    );
-    assert_metrics_agree(&ours, &peer);
+    check("regression", "Exited", &["predictor_type=regressor"], 1e-5);
 }

@@ -1,19 +1,27 @@
-//! The `linear-learner` algorithm: L2-regularized linear regression (squared loss), binary
-//! logistic regression (sigmoid) and multinomial logistic regression (softmax), fitted by
-//! full-batch L-BFGS on the shared preprocessing's output.
+//! The `linear-learner` algorithm: regularized linear regression (squared loss), binary
+//! logistic regression (sigmoid) and multinomial logistic regression (softmax) on the shared
+//! preprocessing's output, fitted by full-batch L-BFGS, OWL-QN (L1 / elastic net) or
+//! mini-batch SGD.
 //!
-//! The objective is `mean loss + (l2 / 2)·‖w‖²` with the intercept unpenalized, which for
-//! binary classification is scikit-learn's `LogisticRegression(C = 1 / (l2 · n_train))`.
+//! The objective is `(1/n) Σ s_i·loss_i + l1·‖w‖₁ + (l2 / 2)·‖w‖²` with the intercepts
+//! unpenalized and `s_i` the row's class weight (1 by default). For binary classification with
+//! `l1 = 0` that is scikit-learn's `LogisticRegression(C = 1 / (l2 · n_train))`; with
+//! `l1 = ρ/(C n)`, `l2 = (1 − ρ)/(C n)` it is `penalty="elasticnet", l1_ratio=ρ`; for
+//! regression, `l1 = α ρ`, `l2 = α (1 − ρ)` is `ElasticNet(alpha=α, l1_ratio=ρ)`.
 
 mod model;
+pub mod normal;
 pub mod objective;
+mod params;
+pub mod sgd;
+#[cfg(test)]
+mod tests_l1;
 
 use ingot_core::Hyperparameters;
 use ingot_model_format::Manifest;
-use serde::{Deserialize, Serialize};
 
-use crate::optim::{self, LbfgsOptions, Termination};
-use crate::preprocess::{Encoding, PreprocessOptions, Preprocessor};
+use crate::optim::{self, LbfgsOptions, LbfgsResult, Termination};
+use crate::preprocess::{PreprocessOptions, Preprocessor};
 use crate::{
     Algorithm, Error, Estimator, FitContext, HyperparameterSpec, Result, Target, TrainEvent,
     TrainingData,
@@ -21,90 +29,17 @@ use crate::{
 
 pub use model::{LinearModel, Link};
 use objective::{Objective, Parallelism, Response};
+use params::HYPERPARAMETERS;
+pub use params::{ClassWeights, LinearParams, Solver};
 
 /// Registry name.
 pub const NAME: &str = "linear-learner";
 /// Payload version written by this build.
 pub const VERSION: u32 = 1;
 
-const HYPERPARAMETERS: &[HyperparameterSpec] = &[
-    HyperparameterSpec {
-        name: "l2",
-        default: "0.0001",
-        description: "L2 penalty strength on the weights (objective: mean loss + l2/2 * |w|^2)",
-    },
-    HyperparameterSpec {
-        name: "max_iter",
-        default: "200",
-        description: "maximum number of L-BFGS iterations",
-    },
-    HyperparameterSpec {
-        name: "tol",
-        default: "1e-7",
-        description: "stop when the gradient's largest absolute component is at most this",
-    },
-    HyperparameterSpec {
-        name: "encoding",
-        default: "onehot",
-        description: "string column encoding: onehot or ordinal",
-    },
-    HyperparameterSpec {
-        name: "standardize",
-        default: "true",
-        description: "standardize every feature with the training mean and deviation",
-    },
-    HyperparameterSpec {
-        name: "max_categories",
-        default: "100",
-        description: "most frequent categories kept per string column (one-hot/ordinal)",
-    },
-];
-
 /// The `linear-learner` algorithm.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LinearLearner;
-
-/// Every linear-learner parameter, defaults filled in.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LinearParams {
-    /// L2 penalty.
-    pub l2: f64,
-    /// Iteration cap.
-    pub max_iter: usize,
-    /// Gradient tolerance.
-    pub tol: f64,
-    /// String encoding.
-    pub encoding: Encoding,
-    /// Standardization switch.
-    pub standardize: bool,
-    /// Category cap.
-    pub max_categories: usize,
-}
-
-impl LinearParams {
-    /// Reads and validates the parameters (keys the algorithm does not know are rejected).
-    pub fn from_hyperparameters(params: &Hyperparameters) -> Result<LinearParams> {
-        crate::algorithm::check_hyperparameter_keys(&LinearLearner, params)?;
-        let l2 = params.f64_or("l2", 1e-4)?;
-        let tol = params.f64_or("tol", 1e-7)?;
-        for (name, value) in [("l2", l2), ("tol", tol)] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(Error::InvalidHyperparameter {
-                    name: name.to_string(),
-                    reason: format!("must be a finite number >= 0, got {value}"),
-                });
-            }
-        }
-        Ok(LinearParams {
-            l2,
-            max_iter: params.usize_or("max_iter", 200)?,
-            tol,
-            encoding: Encoding::parse(params.get("encoding").unwrap_or("onehot"))?,
-            standardize: params.bool_or("standardize", true)?,
-            max_categories: params.usize_or("max_categories", 100)?,
-        })
-    }
-}
 
 impl Algorithm for LinearLearner {
     fn name(&self) -> &'static str {
@@ -112,7 +47,8 @@ impl Algorithm for LinearLearner {
     }
 
     fn description(&self) -> &'static str {
-        "L2-regularized linear and logistic (binary or softmax) regression fitted with L-BFGS"
+        "Linear and logistic (binary or softmax) regression with L1/L2/elastic-net penalties \
+         and class weights, fitted with L-BFGS, OWL-QN or SGD"
     }
 
     fn hyperparameters(&self) -> &'static [HyperparameterSpec] {
@@ -172,6 +108,11 @@ pub fn fit_linear(
     let binary_y: Vec<f64>;
     let (response, link, classes) = match &train.target {
         Target::Regression(y) => (Response::Squared(y), Link::Identity, None),
+        Target::Unsupervised { .. } => {
+            return Err(Error::TargetRequired {
+                algorithm: NAME.to_string(),
+            })
+        }
         Target::Classification { classes, labels } => {
             if classes.len() < 2 {
                 return Err(Error::InvalidTarget {
@@ -207,6 +148,18 @@ pub fn fit_linear(
             }
         }
     };
+    let sample_weights = match &train.target {
+        Target::Classification { classes, labels } => {
+            params.class_weights.row_weights(classes, labels)?
+        }
+        _ if params.class_weights != ClassWeights::None => {
+            return Err(Error::InvalidHyperparameter {
+                name: "class_weights".to_string(),
+                reason: "class weights apply to classification only".to_string(),
+            })
+        }
+        _ => None,
+    };
     let pool = match ctx.threads {
         0 | 1 => None,
         n => rayon::ThreadPoolBuilder::new().num_threads(n).build().ok(),
@@ -220,6 +173,7 @@ pub fn fit_linear(
         x: &x,
         response,
         l2: params.l2,
+        sample_weights: sample_weights.as_deref(),
         parallelism,
     };
     let outputs = response.outputs();
@@ -228,36 +182,80 @@ pub fn fit_linear(
         // Start the intercept at the target mean; the optimum does not depend on it.
         theta[outputs * x.cols] = y.iter().sum::<f64>() / rows as f64;
     }
+    let solver = params.solver.resolve(params.l1);
     ctx.log(format!(
-        "{NAME}: fitting {} on {rows} rows x {} features",
+        "{NAME}: fitting {} on {rows} rows x {} features with {solver:?}",
         link.describe(),
         x.cols
     ));
+    let exact = (params.solver == Solver::Auto && params.l1 == 0.0)
+        .then(|| normal::solve(&objective))
+        .flatten();
+    let theta = if let Some(theta) = exact {
+        ctx.log(format!("{NAME}: solved the normal equations exactly"));
+        let total = params.max_iter as u64;
+        ctx.emit(TrainEvent::Progress { done: total, total });
+        theta
+    } else if solver == Solver::Sgd {
+        fit_sgd(&objective, theta, params, ctx)?
+    } else {
+        let result = fit_quasi_newton(&objective, theta, params, solver, ctx)?;
+        result.x
+    };
+    if !theta.iter().all(|v| v.is_finite()) {
+        return Err(Error::Diverged {
+            reason: "the coefficients are not finite; try a larger l2".to_string(),
+        });
+    }
+    let (weights, intercepts) = theta.split_at(outputs * x.cols);
+    Ok(LinearModel {
+        params: params.clone(),
+        link,
+        classes,
+        preprocessor,
+        weights: weights.to_vec(),
+        intercepts: intercepts.to_vec(),
+    })
+}
+
+/// Full-batch L-BFGS (smooth objective) or OWL-QN (with the L1 term on the weights).
+fn fit_quasi_newton(
+    objective: &Objective,
+    theta: Vec<f64>,
+    params: &LinearParams,
+    solver: Solver,
+    ctx: &mut FitContext,
+) -> Result<LbfgsResult> {
     let options = LbfgsOptions {
         max_iter: params.max_iter,
         tol: params.tol,
         memory: 10,
     };
     let total = params.max_iter as u64;
-    let result = optim::minimize(
-        theta,
-        |t, g| objective.value_and_gradient(t, g),
-        &options,
-        |iteration, value, _| {
-            ctx.check_cancelled()?;
-            let step = iteration as u64;
-            ctx.emit(TrainEvent::Progress { done: step, total });
-            ctx.emit(TrainEvent::Metric {
-                name: "training_loss".to_string(),
-                step,
-                value,
-            });
-            Ok(())
-        },
-    )?;
-    if !result.x.iter().all(|v| v.is_finite()) || !result.value.is_finite() {
+    let mut on_iteration = |iteration: usize, value: f64, _: f64| {
+        ctx.check_cancelled()?;
+        let step = iteration as u64;
+        ctx.emit(TrainEvent::Progress { done: step, total });
+        ctx.emit(TrainEvent::Metric {
+            name: "training_loss".to_string(),
+            step,
+            value,
+        });
+        Ok(())
+    };
+    let smooth = |t: &[f64], g: &mut [f64]| objective.value_and_gradient(t, g);
+    let result = if solver == Solver::Owlqn {
+        let penalized = objective.response.outputs() * objective.x.cols;
+        let l1: Vec<f64> = (0..theta.len())
+            .map(|i| if i < penalized { params.l1 } else { 0.0 })
+            .collect();
+        optim::minimize_owlqn(theta, smooth, &l1, &options, &mut on_iteration)?
+    } else {
+        optim::minimize(theta, smooth, &options, &mut on_iteration)?
+    };
+    if !result.value.is_finite() {
         return Err(Error::Diverged {
-            reason: "the coefficients are not finite; try a larger l2".to_string(),
+            reason: "the objective is not finite; try a larger l2".to_string(),
         });
     }
     if (result.iterations as u64) < total {
@@ -273,15 +271,44 @@ pub fn fit_linear(
         "{NAME}: stopped after {} iterations ({why}); objective {:.6e}, gradient norm {:.3e}",
         result.iterations, result.value, result.grad_norm
     ));
-    let (weights, intercepts) = result.x.split_at(outputs * x.cols);
-    Ok(LinearModel {
-        params: *params,
-        link,
-        classes,
-        preprocessor,
-        weights: weights.to_vec(),
-        intercepts: intercepts.to_vec(),
-    })
+    Ok(result)
+}
+
+/// Mini-batch SGD over `epochs` passes.
+fn fit_sgd(
+    objective: &Objective,
+    theta: Vec<f64>,
+    params: &LinearParams,
+    ctx: &mut FitContext,
+) -> Result<Vec<f64>> {
+    let options = sgd::SgdOptions {
+        epochs: params.epochs,
+        batch_size: params.batch_size,
+        learning_rate: params.learning_rate,
+        l1: params.l1,
+        seed: ctx.seed,
+    };
+    let total = params.epochs as u64;
+    let cancel = ctx.cancel;
+    let check = || {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    let theta = sgd::minimize_sgd(objective, theta, &options, check, |epoch, loss| {
+        let step = epoch as u64;
+        ctx.emit(TrainEvent::Progress { done: step, total });
+        ctx.emit(TrainEvent::Metric {
+            name: "training_loss".to_string(),
+            step,
+            value: loss,
+        });
+        Ok(())
+    })?;
+    ctx.log(format!("{NAME}: sgd finished {} epochs", params.epochs));
+    Ok(theta)
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ impl Estimator for LinearModel {
     }
 
     fn resolved_parameters(&self) -> serde_json::Value {
-        serde_json::to_value(self.params).unwrap_or_default()
+        serde_json::to_value(&self.params).unwrap_or_default()
     }
 
     fn payload(&self) -> Vec<u8> {

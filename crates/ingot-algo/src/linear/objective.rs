@@ -2,7 +2,8 @@
 //!
 //! Parameters are laid out as `[W (m × d, row-major), b (m)]` where `m` is 1 for regression and
 //! binary classification and `k` for softmax. The objective is
-//! `mean_i loss_i + (l2 / 2) · ‖W‖²` (intercepts unpenalized) with
+//! `(1/n) Σ_i s_i · loss_i + (l2 / 2) · ‖W‖²` (intercepts unpenalized; `s_i` the optional
+//! per-row sample weight, e.g. from class weights, 1 by default) with
 //! * squared loss `½ (w·x + b − y)²`,
 //! * logistic loss `log(1 + exp(z)) − y z`,
 //! * softmax loss `logsumexp(z) − z_y`.
@@ -57,6 +58,8 @@ pub struct Objective<'a> {
     pub response: Response<'a>,
     /// L2 penalty strength.
     pub l2: f64,
+    /// Per-row loss weights (`None`: every row weighs 1).
+    pub sample_weights: Option<&'a [f64]>,
     /// Where row chunks are processed.
     pub parallelism: Parallelism<'a>,
 }
@@ -115,21 +118,36 @@ impl Objective<'_> {
 
     /// Summed loss and gradient over rows `start..end` (no averaging, no penalty).
     fn chunk(&self, theta: &[f64], start: usize, end: usize) -> (f64, Vec<f64>) {
+        let mut grad = vec![0.0; theta.len()];
+        let loss = self.accumulate(theta, start..end, &mut grad);
+        (loss, grad)
+    }
+
+    /// Adds the weighted loss gradient of `rows` to `grad` and returns their summed weighted
+    /// loss (no averaging, no penalty). Used by full-batch chunks and by SGD mini-batches.
+    pub fn accumulate(
+        &self,
+        theta: &[f64],
+        rows: impl IntoIterator<Item = usize>,
+        grad: &mut [f64],
+    ) -> f64 {
         let d = self.x.cols;
         let m = self.response.outputs();
         let (weights, intercepts) = theta.split_at(m * d);
-        let mut grad = vec![0.0; theta.len()];
         let mut z = vec![0.0; m];
         let mut loss = 0.0;
-        for i in start..end {
+        for i in rows {
             let row = &self.x.data[i * d..(i + 1) * d];
             for (c, zc) in z.iter_mut().enumerate() {
                 let w = &weights[c * d..(c + 1) * d];
                 *zc = intercepts[c] + w.iter().zip(row).map(|(a, b)| a * b).sum::<f64>();
             }
-            loss += residuals(&self.response, i, &mut z);
+            let row_loss = residuals(&self.response, i, &mut z);
+            let s = self.sample_weights.map_or(1.0, |w| w[i]);
+            loss += s * row_loss;
             let (grad_w, grad_b) = grad.split_at_mut(m * d);
             for (c, &r) in z.iter().enumerate() {
+                let r = s * r;
                 if r != 0.0 {
                     for (g, x) in grad_w[c * d..(c + 1) * d].iter_mut().zip(row) {
                         *g += r * x;
@@ -138,7 +156,7 @@ impl Objective<'_> {
                 grad_b[c] += r;
             }
         }
-        (loss, grad)
+        loss
     }
 }
 

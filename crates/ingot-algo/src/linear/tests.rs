@@ -66,6 +66,7 @@ fn gradients_match_finite_differences() {
             x: &x,
             response,
             l2: 0.3,
+            sample_weights: None,
             parallelism: Parallelism::Sequential,
         };
         check_gradient(&objective, 10 + i as u64);
@@ -134,6 +135,7 @@ fn solution_has_near_zero_gradient() {
         x: &x,
         response: Response::Logistic(&y),
         l2: 0.01,
+        sample_weights: None,
         parallelism: Parallelism::Sequential,
     };
     let theta: Vec<f64> = model
@@ -315,6 +317,7 @@ fn parallel_chunks_are_deterministic() {
             x: &x,
             response: Response::Logistic(&y),
             l2: 1e-3,
+            sample_weights: None,
             parallelism: pool.map_or(Parallelism::Sequential, Parallelism::Pool),
         };
         let mut grad = vec![0.0; 5];
@@ -329,6 +332,7 @@ fn parallel_chunks_are_deterministic() {
         x: &x,
         response: Response::Logistic(&y),
         l2: 1e-3,
+        sample_weights: None,
         parallelism: Parallelism::Global,
     };
     let mut grad = vec![0.0; 5];
@@ -341,12 +345,12 @@ fn rejects_bad_hyperparameters() {
     let hp = Hyperparameters::parse_pairs(["l2=-1"]).unwrap();
     let err = LinearParams::from_hyperparameters(&hp).unwrap_err();
     assert!(err.to_string().contains("l2"), "{err}");
-    let hp = Hyperparameters::parse_pairs(["learning_rate=1"]).unwrap();
+    let hp = Hyperparameters::parse_pairs(["momentum=1"]).unwrap();
     let err = LinearParams::from_hyperparameters(&hp)
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("learning_rate") && err.contains("max_iter"),
+        err.contains("momentum") && err.contains("max_iter"),
         "{err}"
     );
     let hp = Hyperparameters::parse_pairs(["encoding=hash"]).unwrap();
@@ -397,6 +401,7 @@ fn binary_solution_matches_newton_reference() {
         x: &x,
         response: Response::Logistic(&y),
         l2,
+        sample_weights: None,
         parallelism: Parallelism::Sequential,
     };
     let mut theta = vec![0.0; d + 1];

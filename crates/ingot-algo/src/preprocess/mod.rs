@@ -99,12 +99,15 @@ impl Default for PreprocessOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "encoder", rename_all = "snake_case")]
 pub enum ColumnEncoder {
-    /// A numeric-like column, missing values replaced by `fill`.
+    /// A numeric-like column, missing values replaced by `fill` (or kept as NaN when
+    /// `keep_missing`, for learners such as trees that handle missing values natively).
     Numeric {
         column: String,
         #[serde(rename = "type")]
         column_type: ColumnType,
         fill: f64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_missing: bool,
     },
     /// One feature per category.
     OneHot {
@@ -202,6 +205,7 @@ impl Preprocessor {
                         column: name.clone(),
                         column_type,
                         fill,
+                        keep_missing: false,
                     }
                 }
             };
@@ -222,6 +226,47 @@ impl Preprocessor {
             apply_standardization(&standardization, &mut matrix);
             preprocessor.standardization = Some(standardization);
         }
+        Ok((preprocessor, matrix))
+    }
+
+    /// Fits the "native" preprocessing tree learners want: one raw feature per input column,
+    /// numeric missing values kept as NaN (no imputation, no scaling), string columns as the
+    /// ordinal index of their category (the `max_categories` most frequent, sorted; unseen or
+    /// missing values give -1). Returns the transformed training matrix too.
+    pub fn fit_transform_native(
+        features: &RecordBatch,
+        max_categories: usize,
+    ) -> Result<(Preprocessor, Matrix)> {
+        let schema = features.schema();
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for (field, array) in schema.fields().iter().zip(features.columns()) {
+            let name = field.name();
+            columns.push(match column_type(name, field.data_type())? {
+                ColumnType::String => {
+                    let values = string_values(name, array.as_ref())?;
+                    ColumnEncoder::Ordinal {
+                        column: name.clone(),
+                        categories: top_categories(&values, max_categories),
+                    }
+                }
+                column_type => ColumnEncoder::Numeric {
+                    column: name.clone(),
+                    column_type,
+                    fill: 0.0,
+                    keep_missing: true,
+                },
+            });
+        }
+        let feature_names = columns
+            .iter()
+            .flat_map(ColumnEncoder::feature_names)
+            .collect();
+        let preprocessor = Preprocessor {
+            columns,
+            feature_names,
+            standardization: None,
+        };
+        let matrix = preprocessor.encode(features)?;
         Ok((preprocessor, matrix))
     }
 
@@ -269,10 +314,13 @@ impl Preprocessor {
                     column: name.to_string(),
                 })?;
             match encoder {
-                ColumnEncoder::Numeric { fill, .. } => {
+                ColumnEncoder::Numeric {
+                    fill, keep_missing, ..
+                } => {
+                    let fill = if *keep_missing { f64::NAN } else { *fill };
                     let values = numeric_values(name, array.as_ref())?;
                     for (i, v) in values.into_iter().enumerate() {
-                        matrix.data[i * cols + offset] = v.unwrap_or(*fill);
+                        matrix.data[i * cols + offset] = v.unwrap_or(fill);
                     }
                 }
                 ColumnEncoder::OneHot { categories, .. } => {

@@ -138,3 +138,35 @@ fn missing_column_is_named() {
     let err = p.transform(&other).unwrap_err();
     assert!(err.to_string().contains("\"x\""), "{err}");
 }
+
+#[test]
+fn native_keeps_missing_as_nan_and_codes_categories() {
+    let b = batch(vec![
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(f64::NAN)])) as ArrayRef,
+        ),
+        (
+            "c",
+            Arc::new(StringArray::from(vec![Some("b"), Some("a"), None])) as ArrayRef,
+        ),
+    ]);
+    let (p, m) = Preprocessor::fit_transform_native(&b, 10).unwrap();
+    assert_eq!(m.row(0), &[1.5, 1.0]);
+    assert!(m.row(1)[0].is_nan());
+    assert_eq!(m.row(1)[1], 0.0);
+    assert!(m.row(2)[0].is_nan());
+    assert_eq!(m.row(2)[1], -1.0);
+    let unseen = batch(vec![
+        ("x", Arc::new(Float64Array::from(vec![2.0])) as ArrayRef),
+        ("c", Arc::new(StringArray::from(vec!["zzz"])) as ArrayRef),
+    ]);
+    assert_eq!(p.transform(&unseen).unwrap().row(0), &[2.0, -1.0]);
+    // The option survives JSON, and older files without it still impute.
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["columns"][0]["keep_missing"], true);
+    assert_eq!(serde_json::from_value::<Preprocessor>(json).unwrap(), p);
+    let (imputing, _) = Preprocessor::fit_transform(&b, &raw()).unwrap();
+    let json = serde_json::to_value(&imputing).unwrap();
+    assert!(json["columns"][0].get("keep_missing").is_none());
+}

@@ -4,6 +4,7 @@
 
 mod loaded;
 mod target;
+mod unsupervised;
 
 use arrow_array::RecordBatch;
 use ingot_core::{Field, Hyperparameters, Metrics, Schema};
@@ -19,12 +20,13 @@ use crate::registry::{algorithm, algorithms};
 pub use ingot_algo::evaluate;
 pub use loaded::LoadedModel;
 use target::{PredictorType, TargetColumn};
+use unsupervised::Prepared;
 
 /// What to train.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainRequest {
-    /// Target column name.
-    pub target: String,
+    /// Target column name; `None` for unsupervised algorithms.
+    pub target: Option<String>,
     /// Columns excluded from the features.
     pub drop_columns: Vec<String>,
     /// Registered algorithm name.
@@ -38,10 +40,18 @@ pub struct TrainRequest {
 }
 
 impl TrainRequest {
+    /// A request without a target (for unsupervised algorithms), otherwise like [`TrainRequest::new`].
+    pub fn unsupervised(algorithm: impl Into<String>) -> TrainRequest {
+        TrainRequest {
+            target: None,
+            ..TrainRequest::new("", algorithm)
+        }
+    }
+
     /// A request with no dropped columns, no hyperparameters, a 0.2 split and seed 0.
     pub fn new(target: impl Into<String>, algorithm: impl Into<String>) -> TrainRequest {
         TrainRequest {
-            target: target.into(),
+            target: Some(target.into()),
             drop_columns: Vec::new(),
             algorithm: algorithm.into(),
             hyperparameters: Hyperparameters::new(),
@@ -58,7 +68,8 @@ pub struct TrainOutcome {
     pub model: ModelFile,
     /// `model.encode()`.
     pub bytes: Vec<u8>,
-    /// Validation metrics (empty without validation rows).
+    /// Validation metrics (empty without validation rows), plus the training metrics of
+    /// algorithms that report them, prefixed `training_` (e.g. `training_inertia`).
     pub metrics: Metrics,
     /// Rows fitted on.
     pub training_rows: u64,
@@ -94,7 +105,128 @@ pub fn train(
         });
     }
 
-    let (target_field, input_schema) = split_schema(&data.schema, request)?;
+    let Prepared {
+        task,
+        target_name,
+        input_schema,
+        train_data,
+        validation_data,
+    } = match algo.unsupervised_task() {
+        Some(task) => unsupervised::prepare(algo.name(), task, data, validation, request, ctx)?,
+        None => {
+            let target = request
+                .target
+                .as_deref()
+                .ok_or_else(|| Error::TargetRequired {
+                    algorithm: algo.name().to_string(),
+                })?;
+            prepare_supervised(
+                target,
+                data,
+                validation,
+                request,
+                predictor,
+                drop_missing,
+                ctx,
+            )?
+        }
+    };
+    let training_rows = train_data.target.len() as u64;
+    let validation_rows = validation_data.as_ref().map_or(0, |v| v.target.len()) as u64;
+    if training_rows == 0 {
+        return Err(Error::EmptyTrainingData);
+    }
+    let of_target = target_name
+        .as_ref()
+        .map_or(String::new(), |t| format!(" of {t:?}"));
+    ctx.log(format!(
+        "training {} for {}{of_target} on {training_rows} rows ({} features), validating on \
+         {validation_rows} rows",
+        algo.name(),
+        task.as_str(),
+        input_schema.len()
+    ));
+
+    let estimator = algo.fit(&train_data, validation_data.as_ref(), hp, ctx)?;
+    ctx.check_cancelled()?;
+    let mut metrics = match &validation_data {
+        Some(v) => evaluate(&v.target, &estimator.predict(&v.features)?),
+        None => Metrics::default(),
+    };
+    for (name, value) in &metrics.0 {
+        ctx.log(format!("validation {name}: {value:.6}"));
+        ctx.emit(TrainEvent::Metric {
+            name: format!("validation_{name}"),
+            step: 0,
+            value: *value,
+        });
+    }
+    // Metrics measured while fitting (k-means inertia, PCA explained variance, …).
+    for (name, value) in estimator.training_metrics().0 {
+        if value.is_finite() {
+            ctx.log(format!("training {name}: {value:.6}"));
+            let name = format!("training_{name}");
+            ctx.emit(TrainEvent::Metric {
+                name: name.clone(),
+                step: 0,
+                value,
+            });
+            metrics.insert(name, value);
+        }
+    }
+
+    let mut resolved = estimator.resolved_parameters();
+    if let Some(object) = resolved.as_object_mut().filter(|_| task.is_supervised()) {
+        let predictor_type = hp.get("predictor_type").unwrap_or("auto");
+        object.insert("predictor_type".into(), predictor_type.into());
+        object.insert("drop_missing_target".into(), drop_missing.into());
+    }
+    let classes = match &train_data.target {
+        Target::Classification { classes, .. } => Some(classes.clone()),
+        Target::Regression(_) | Target::Unsupervised { .. } => None,
+    };
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        algorithm: algo.name().to_string(),
+        algorithm_version: algo.version(),
+        task,
+        target: target_name,
+        input_schema,
+        classes,
+        hyperparameters: hp.clone(),
+        resolved_parameters: resolved,
+        preprocessing: estimator.preprocessing(),
+        metrics: metrics.clone(),
+        training_rows,
+        validation_rows,
+        feature_importance: estimator.feature_importance(),
+    };
+    let model = ModelFile {
+        manifest,
+        payload: estimator.payload(),
+    };
+    let bytes = model.encode();
+    Ok(TrainOutcome {
+        model,
+        bytes,
+        metrics,
+        training_rows,
+        validation_rows,
+    })
+}
+
+/// Reads the target, resolves the task and classes, and splits features and target into
+/// training and validation data.
+fn prepare_supervised(
+    target: &str,
+    data: &Table,
+    validation: Option<&Table>,
+    request: &TrainRequest,
+    predictor: PredictorType,
+    drop_missing: bool,
+    ctx: &mut FitContext,
+) -> Result<Prepared> {
+    let (target_field, input_schema) = split_schema(&data.schema, target, request)?;
     let target_array = column(&data.batch, &target_field.name)?;
     let target_column = TargetColumn::read(
         &target_field.name,
@@ -125,7 +257,9 @@ pub fn train(
             let column = TargetColumn::read(&target_field.name, target_field.column_type, array)?;
             let rows = column.present_rows(drop_missing)?;
             let target_values = match &target {
-                Target::Regression(_) => Target::Regression(column.numbers(&rows)),
+                Target::Regression(_) | Target::Unsupervised { .. } => {
+                    Target::Regression(column.numbers(&rows))
+                }
                 Target::Classification { classes, .. } => Target::Classification {
                     classes: classes.clone(),
                     labels: column.labels_for(&rows, classes)?,
@@ -142,7 +276,7 @@ pub fn train(
         }
         None => {
             let (train_rows, validation_rows) =
-                ingot_data::split_indices(present.len(), fraction, request.seed);
+                ingot_data::split_indices(present.len(), request.validation_fraction, request.seed);
             let subset = |rows: &[usize]| -> Result<TrainingData> {
                 Ok(TrainingData {
                     features: ingot_data::take_rows(&features, rows)?,
@@ -157,84 +291,26 @@ pub fn train(
             (subset(&train_rows)?, validation_data)
         }
     };
-    let training_rows = train_data.target.len() as u64;
-    let validation_rows = validation_data.as_ref().map_or(0, |v| v.target.len()) as u64;
-    if training_rows == 0 {
-        return Err(Error::EmptyTrainingData);
-    }
-    ctx.log(format!(
-        "training {} for {} of {:?} on {training_rows} rows ({} features), validating on \
-         {validation_rows} rows",
-        algo.name(),
-        task.as_str(),
-        target_field.name,
-        input_schema.len()
-    ));
-
-    let estimator = algo.fit(&train_data, validation_data.as_ref(), hp, ctx)?;
-    ctx.check_cancelled()?;
-    let metrics = match &validation_data {
-        Some(v) => evaluate(&v.target, &estimator.predict(&v.features)?),
-        None => Metrics::default(),
-    };
-    for (name, value) in &metrics.0 {
-        ctx.log(format!("validation {name}: {value:.6}"));
-        ctx.emit(TrainEvent::Metric {
-            name: format!("validation_{name}"),
-            step: 0,
-            value: *value,
-        });
-    }
-
-    let mut resolved = estimator.resolved_parameters();
-    if let Some(object) = resolved.as_object_mut() {
-        let predictor_type = hp.get("predictor_type").unwrap_or("auto");
-        object.insert("predictor_type".into(), predictor_type.into());
-        object.insert("drop_missing_target".into(), drop_missing.into());
-    }
-    let classes = match &train_data.target {
-        Target::Classification { classes, .. } => Some(classes.clone()),
-        Target::Regression(_) => None,
-    };
-    let manifest = Manifest {
-        format_version: FORMAT_VERSION,
-        algorithm: algo.name().to_string(),
-        algorithm_version: algo.version(),
+    Ok(Prepared {
         task,
-        target: target_field.name.clone(),
+        target_name: Some(target_field.name),
         input_schema,
-        classes,
-        hyperparameters: hp.clone(),
-        resolved_parameters: resolved,
-        preprocessing: estimator.preprocessing(),
-        metrics: metrics.clone(),
-        training_rows,
-        validation_rows,
-    };
-    let model = ModelFile {
-        manifest,
-        payload: estimator.payload(),
-    };
-    let bytes = model.encode();
-    Ok(TrainOutcome {
-        model,
-        bytes,
-        metrics,
-        training_rows,
-        validation_rows,
+        train_data,
+        validation_data,
     })
 }
 
 /// Validates target and drop columns; returns the target field and the input schema.
-fn split_schema(schema: &Schema, request: &TrainRequest) -> Result<(Field, Schema)> {
+fn split_schema(schema: &Schema, target: &str, request: &TrainRequest) -> Result<(Field, Schema)> {
+    let target_name = target;
     let target = schema
-        .field(&request.target)
+        .field(target_name)
         .ok_or_else(|| Error::TargetNotFound {
-            column: request.target.clone(),
+            column: target_name.to_string(),
             available: schema.names().collect::<Vec<_>>().join(", "),
         })?;
     for drop in &request.drop_columns {
-        if *drop == request.target {
+        if drop == target_name {
             return Err(Error::TargetDropped {
                 column: drop.clone(),
             });
@@ -248,7 +324,7 @@ fn split_schema(schema: &Schema, request: &TrainRequest) -> Result<(Field, Schem
     let inputs: Vec<Field> = schema
         .fields
         .iter()
-        .filter(|f| f.name != request.target && !request.drop_columns.contains(&f.name))
+        .filter(|f| f.name != target_name && !request.drop_columns.contains(&f.name))
         .cloned()
         .collect();
     if inputs.is_empty() {
@@ -257,7 +333,7 @@ fn split_schema(schema: &Schema, request: &TrainRequest) -> Result<(Field, Schem
     Ok((target.clone(), Schema::new(inputs)))
 }
 
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a arrow_array::ArrayRef> {
+pub(crate) fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a arrow_array::ArrayRef> {
     batch
         .column_by_name(name)
         .ok_or_else(|| Error::MissingColumn {
@@ -266,7 +342,7 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a arrow_array::Arr
 }
 
 /// The batch's columns named in `schema`, in schema order.
-fn select(batch: &RecordBatch, schema: &Schema) -> Result<RecordBatch> {
+pub(crate) fn select(batch: &RecordBatch, schema: &Schema) -> Result<RecordBatch> {
     let arrow = batch.schema();
     let indices = schema
         .fields

@@ -5,6 +5,9 @@
 mod auth;
 mod datasets;
 mod endpoints;
+mod gbdt;
+mod learners;
+mod mlflow;
 mod training;
 
 use std::sync::Arc;

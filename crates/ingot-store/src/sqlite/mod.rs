@@ -6,10 +6,18 @@
 
 mod datasets;
 mod endpoints;
+mod experiments;
+mod group_commit;
 mod jobs;
+mod logged_models;
 mod models;
+mod registry;
 mod rows;
+mod run_search;
+mod runs;
+mod search;
 mod tokens;
+mod tracking_impl;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -36,6 +44,8 @@ const MAX_CONNECTIONS: u32 = 8;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The group-commit writer of tracking writes.
+    writes: group_commit::GroupCommit,
 }
 
 impl SqliteStore {
@@ -78,7 +88,8 @@ impl SqliteStore {
 
     async fn with_pool(pool: SqlitePool) -> Result<SqliteStore> {
         migrate::run_sqlite(&pool).await?;
-        Ok(SqliteStore { pool })
+        let writes = group_commit::GroupCommit::start(pool.clone());
+        Ok(SqliteStore { pool, writes })
     }
 
     /// Closes every connection, waiting for in-flight queries; later calls fail.
@@ -223,5 +234,9 @@ impl MetadataStore for SqliteStore {
 
     async fn count_tokens(&self) -> Result<i64> {
         tokens::count(&self.pool).await
+    }
+
+    fn tracking(&self) -> &dyn crate::TrackingStore {
+        self
     }
 }

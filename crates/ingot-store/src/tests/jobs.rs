@@ -18,6 +18,12 @@ async fn creates_gets_and_lists_newest_first() {
         "u64 seeds survive the JSON column"
     );
     assert_eq!(store.job("j1").await.unwrap(), job);
+    // Unsupervised jobs have no target; the JSON column keeps that too.
+    let mut unsupervised = spec("churn", 1);
+    unsupervised.target = None;
+    let u = store.create_job("u1", &unsupervised).await.unwrap();
+    assert_eq!(store.job("u1").await.unwrap().spec, unsupervised);
+    assert_eq!(u.spec.target, None);
     for id in ["j2", "j3"] {
         store.create_job(id, &spec("churn", 1)).await.unwrap();
     }
@@ -28,7 +34,7 @@ async fn creates_gets_and_lists_newest_first() {
         .into_iter()
         .map(|j| j.id)
         .collect();
-    assert_eq!(ids, ["j3", "j2", "j1"]);
+    assert_eq!(ids, ["j3", "j2", "u1", "j1"]);
     assert_eq!(store.list_jobs(2).await.unwrap().len(), 2);
     assert!(store.list_jobs(-1).await.unwrap().is_empty());
     assert!(matches!(

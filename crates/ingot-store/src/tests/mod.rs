@@ -4,6 +4,7 @@ mod datasets;
 mod durability;
 mod endpoints_tokens;
 mod jobs;
+mod tracking;
 
 use ingot_core::records::{NewDatasetVersion, NewModelVersion, TrainingSpec};
 use ingot_core::{ColumnType, Field, Hyperparameters, Metrics, Schema, Task};
@@ -44,7 +45,7 @@ pub(crate) fn spec(dataset: &str, version: i64) -> TrainingSpec {
         dataset_version: version,
         validation_dataset: None,
         validation_dataset_version: None,
-        target: "churned".to_string(),
+        target: Some("churned".to_string()),
         algorithm: "gbdt".to_string(),
         hyperparameters,
         drop_columns: vec!["id".to_string()],

@@ -64,6 +64,17 @@ pub async fn run(context: &CliContext, command: &DatasetCommand) -> Result<()> {
             print_profile(&version);
             Ok(())
         }
+        DatasetCommand::Profile { file, format } => {
+            let (file, format) = (file.clone(), format.clone());
+            let version =
+                tokio::task::spawn_blocking(move || profile_local(&file, format.as_deref()))
+                    .await??;
+            if context.json() {
+                return print_json(&version);
+            }
+            print_profile(&version);
+            Ok(())
+        }
         DatasetCommand::List => {
             let datasets = client.list_datasets().await?;
             if context.json() {
@@ -86,6 +97,32 @@ pub async fn run(context: &CliContext, command: &DatasetCommand) -> Result<()> {
     }
 }
 
+/// Reads and profiles a local file exactly as the server would on upload.
+fn profile_local(path: &std::path::Path, format: Option<&str>) -> Result<DatasetVersionView> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let format = match format {
+        Some(text) => text.parse::<ingot_data::DataFormat>()?,
+        None => ingot_data::DataFormat::from_path(&path.to_string_lossy())
+            .unwrap_or(ingot_data::DataFormat::Csv),
+    };
+    let table = ingot_data::read_table(&bytes, format)
+        .with_context(|| format!("cannot parse {}", path.display()))?;
+    let profile = ingot_data::profile(&table);
+    Ok(DatasetVersionView {
+        dataset: path.display().to_string(),
+        version: 0,
+        content_hash: String::new(),
+        format: format.as_str().to_string(),
+        size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        row_count: i64::try_from(table.batch.num_rows()).unwrap_or(i64::MAX),
+        schema: ingot_protocol::fields(&table.schema),
+        profile: serde_json::to_value(&profile)?,
+        source: path.display().to_string(),
+        created_at: 0,
+        created: false,
+    })
+}
+
 fn number(value: Option<&serde_json::Value>) -> String {
     match value.and_then(serde_json::Value::as_f64) {
         Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{v:.0}"),
@@ -95,20 +132,27 @@ fn number(value: Option<&serde_json::Value>) -> String {
 }
 
 fn print_profile(version: &DatasetVersionView) {
-    println!(
-        "dataset {}:{}  {} rows  {} bytes ({})  sha256 {}",
-        version.dataset,
-        version.version,
-        version.row_count,
-        version.size_bytes,
-        version.format,
-        version.content_hash
-    );
-    println!(
-        "source {}  created {}",
-        version.source,
-        timestamp(version.created_at)
-    );
+    if version.version == 0 {
+        println!(
+            "file {}  {} rows  {} bytes ({})",
+            version.source, version.row_count, version.size_bytes, version.format
+        );
+    } else {
+        println!(
+            "dataset {}:{}  {} rows  {} bytes ({})  sha256 {}",
+            version.dataset,
+            version.version,
+            version.row_count,
+            version.size_bytes,
+            version.format,
+            version.content_hash
+        );
+        println!(
+            "source {}  created {}",
+            version.source,
+            timestamp(version.created_at)
+        );
+    }
     println!();
     let columns = version
         .profile

@@ -48,7 +48,8 @@ pub async fn run(context: &CliContext, command: &JobCommand) -> Result<()> {
             if let Some(reason) = &job.failure_reason {
                 println!("reason {reason}");
             }
-            println!("algorithm {}  target {}", job.algorithm, job.target);
+            let target = job.target.as_deref().unwrap_or("(none: unsupervised)");
+            println!("algorithm {}  target {target}", job.algorithm);
             println!("dataset {}:{}", job.dataset, job.dataset_version);
             if !job.hyperparameters.is_empty() {
                 let pairs: Vec<String> = job

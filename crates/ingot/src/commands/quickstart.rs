@@ -72,7 +72,7 @@ async fn walk_through(context: &CliContext, args: &QuickstartArgs, client: &Clie
         .create_training_job(&CreateTrainingJob {
             dataset: DATASET.to_string(),
             dataset_version: Some(dataset.version),
-            target: "Exited".to_string(),
+            target: Some("Exited".to_string()),
             algorithm: ALGORITHM.to_string(),
             hyperparameters: Default::default(),
             drop_columns: CHURN_ID_COLUMNS.iter().map(|c| c.to_string()).collect(),

@@ -33,13 +33,32 @@ pub async fn model(context: &CliContext, command: &ModelCommand) -> Result<()> {
                 .collect();
             print_table(&["NAME", "LATEST", "VERSIONS", "CREATED"], &rows);
         }
+        ModelCommand::Approve { .. }
+        | ModelCommand::Reject { .. }
+        | ModelCommand::RequireApproval { .. } => {
+            return crate::commands::tracking::model(context, command).await;
+        }
         ModelCommand::Show { reference } => {
             let reference: ModelRef = reference.parse()?;
             let version = client
                 .model_version(&reference.name, reference.version)
                 .await?;
+            // Feature importance lives in the model file's manifest.
+            let bytes = client
+                .model_artifact(&version.model, Some(version.version))
+                .await?;
+            let importance = ingot_model_format::ModelFile::decode(&bytes)?
+                .manifest
+                .feature_importance;
             if context.json() {
-                return print_json(&version);
+                let mut value = serde_json::to_value(&version)?;
+                if let (Some(object), Some(importance)) = (value.as_object_mut(), &importance) {
+                    object.insert(
+                        "feature_importance".into(),
+                        serde_json::to_value(importance)?,
+                    );
+                }
+                return print_json(&value);
             }
             println!("model {}:{}", version.model, version.version);
             println!("algorithm {}  task {}", version.algorithm, version.task);
@@ -70,6 +89,22 @@ pub async fn model(context: &CliContext, command: &ModelCommand) -> Result<()> {
                 })
                 .collect();
             print_table(&["  COLUMN", "TYPE", "NULLABLE"], &indent(rows));
+            if let Some(mut importance) = importance {
+                importance
+                    .sort_by(|a, b| b.gain.total_cmp(&a.gain).then(a.feature.cmp(&b.feature)));
+                println!("feature importance:");
+                let rows: Vec<Vec<String>> = importance
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.feature.clone(),
+                            f.splits.to_string(),
+                            format!("{:.4}", f.gain),
+                        ]
+                    })
+                    .collect();
+                print_table(&["  FEATURE", "SPLITS", "GAIN"], &indent(rows));
+            }
         }
     }
     Ok(())

@@ -18,6 +18,8 @@ pub struct RunningServer {
     pub platform: Arc<Platform>,
     /// The admin token to use, if auth is on and one is known.
     pub token: Option<String>,
+    /// Whether that token was created by this start (first start of this home).
+    pub token_is_new: bool,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -49,7 +51,9 @@ pub async fn start(
     let platform = Platform::open(platform_config)
         .await
         .with_context(|| format!("cannot open Ingot home {}", home.display()))?;
-    let token = match platform.ensure_admin_token().await? {
+    let created = platform.ensure_admin_token().await?;
+    let token_is_new = created.is_some();
+    let token = match created {
         Some(created) => {
             if announce_token {
                 println!(
@@ -76,6 +80,7 @@ pub async fn start(
         url,
         platform,
         token: if config.auth { token } else { None },
+        token_is_new,
         shutdown,
         task,
     })
@@ -94,6 +99,8 @@ pub async fn run(context: &CliContext, args: &ServerArgs) -> Result<()> {
                 "auth": !args.no_auth,
                 "home": context.home.display().to_string(),
                 "artifacts": server.platform.artifacts_location(),
+                // Shown once, on the first start of this home, like the text announcement.
+                "admin_token": if server.token_is_new { server.token.clone() } else { None },
             })
         );
     } else {

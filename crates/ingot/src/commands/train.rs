@@ -19,6 +19,7 @@ use crate::output::{metrics_line, print_json, progress_bar};
 pub async fn run(context: &CliContext, args: &TrainArgs) -> Result<()> {
     let hyperparameters =
         Hyperparameters::parse_pairs(args.hyperparameters.iter().map(String::as_str))?;
+    check_target(args)?;
     if args.local {
         return tokio::task::spawn_blocking({
             let args = LocalArgs::from(args, hyperparameters);
@@ -71,6 +72,25 @@ pub async fn run(context: &CliContext, args: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A clear error, before any work, when a known algorithm's need for a target is not met.
+fn check_target(args: &TrainArgs) -> Result<()> {
+    let Some(algorithm) = ingot_catalog::algorithm(&args.algorithm) else {
+        return Ok(()); // the pipeline or the server names the valid algorithms
+    };
+    match (algorithm.unsupervised_task(), &args.target) {
+        (None, None) => bail!(
+            "algorithm {} is supervised: pass the column to predict with --target",
+            args.algorithm
+        ),
+        (Some(task), Some(target)) => bail!(
+            "algorithm {} is unsupervised ({task}) and takes no --target; use --drop {target} \
+             if that column should not be a feature",
+            args.algorithm
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Polls a job until it ends, drawing a progress bar on a terminal.
