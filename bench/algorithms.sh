@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROWS="${ROWS:-1000000}"
 COLS="${COLS:-20}"
 THREADS=2
-ALGORITHMS=(linear_learner kmeans pca knn)
+ALGORITHMS=(linear_learner kmeans pca knn random_forest random_cut_forest)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
@@ -127,7 +127,7 @@ LogisticRegression(C=1 / ($l2 * n), l1_ratio=1.0, solver='saga', tol=1e-4, max_i
         "--target y --hp l2=$l2 --hp solver=sgd --hp epochs=5 --hp predictor_type=binary_classifier" \
         "from sklearn.linear_model import SGDClassifier
 SGDClassifier(loss='log_loss', alpha=$l2, max_iter=5, tol=None, random_state=0).fit(x, y)"
-    compare linear-learner "ridge, L-BFGS vs Ridge (closed form)" "$regression" \
+    compare linear-learner "ridge, normal equations vs Ridge" "$regression" \
         "--target y --hp l2=$l2 --hp tol=1e-6 --hp predictor_type=regressor" \
         "from sklearn.linear_model import Ridge
 Ridge(alpha=$l2 * n).fit(x, y)"
@@ -200,6 +200,35 @@ PY
         results+=("| knn | $index index, k=5, fit $rows + predict $queries rows vs KNeighborsClassifier(auto) | $(printf '%.2f' "$ingot_s") | $(printf '%.2f' "$peer_s") | $ratio | - | $peer_fit_s |")
         echo "${results[-1]}" >&2
     done
+}
+
+# Random forest on RF_ROWS rows (200k by default), 50 trees of depth <= 12 on both sides (so
+# scikit-learn finishes in minutes), max_features sqrt (classification) / all (regression),
+# bootstrap and out-of-bag score on both.
+bench_random_forest() {
+    local rows=${RF_ROWS:-200000} binary regression
+    binary=$(generate binary "$rows" "$COLS")
+    regression=$(generate regression "$rows" "$COLS")
+    compare random-forest "classifier, $rows rows, 50 trees, depth 12, sqrt features vs RandomForestClassifier" "$binary" \
+        "--target y --hp num_trees=50 --hp max_depth=12 --hp predictor_type=binary_classifier" \
+        "from sklearn.ensemble import RandomForestClassifier
+RandomForestClassifier(n_estimators=50, max_depth=12, max_features='sqrt', oob_score=True, n_jobs=$THREADS, random_state=0).fit(x, y)"
+    compare random-forest "regressor, $rows rows, 50 trees, depth 12, all features vs RandomForestRegressor" "$regression" \
+        "--target y --hp num_trees=50 --hp max_depth=12 --hp predictor_type=regressor" \
+        "from sklearn.ensemble import RandomForestRegressor
+RandomForestRegressor(n_estimators=50, max_depth=12, max_features=1.0, oob_score=True, n_jobs=$THREADS, random_state=0).fit(x, y)"
+}
+
+# Random cut forest against its closest scikit-learn peer, IsolationForest: the same number of
+# trees and samples per tree; both fit and then score every training row (Ingot does that to
+# set its mean + 3 sigma anomaly threshold, so the peer does the same work).
+bench_random_cut_forest() {
+    local rows=${RCF_ROWS:-200000} data
+    data=$(generate blobs "$rows" "$COLS")
+    compare random-cut-forest "$rows rows, 100 trees of 256 samples, fit + score all rows vs IsolationForest" "$data" \
+        "--hp num_trees=100 --hp sample_size=256" \
+        "from sklearn.ensemble import IsolationForest
+IsolationForest(n_estimators=100, max_samples=256, n_jobs=$THREADS, random_state=0).fit(x).score_samples(x)"
 }
 
 selected=("$@")

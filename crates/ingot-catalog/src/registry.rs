@@ -4,6 +4,7 @@ use ingot_algo::Algorithm;
 
 static LINEAR_LEARNER: ingot_algo::linear::LinearLearner = ingot_algo::linear::LinearLearner;
 static GBDT: ingot_gbdt::Gbdt = ingot_gbdt::Gbdt;
+static RANDOM_FOREST: ingot_gbdt::RandomForest = ingot_gbdt::RandomForest;
 static KNN: ingot_learners::Knn = ingot_learners::Knn;
 static KMEANS: ingot_learners::KMeans = ingot_learners::KMeans;
 static PCA: ingot_learners::Pca = ingot_learners::Pca;
@@ -17,6 +18,7 @@ pub fn algorithms() -> Vec<&'static dyn Algorithm> {
     vec![
         &LINEAR_LEARNER,
         &GBDT,
+        &RANDOM_FOREST,
         &KNN,
         &FACTORIZATION_MACHINES,
         &TEXT_CLASSIFIER,

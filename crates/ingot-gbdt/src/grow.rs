@@ -2,6 +2,8 @@
 //! in one index array partitioned in place per leaf, histograms built for the smaller child and
 //! subtracted from the parent for the larger one, split search parallel over features.
 
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::binning::{BinColumn, BinMapper, BinnedData};
@@ -55,6 +57,17 @@ pub struct Learner<'a> {
     scratch: Vec<u32>,
     ordered: Vec<[f32; 2]>,
     pool: Vec<Vec<Bin>>,
+    /// Random-forest feature sampling at every split (`None`: every used feature).
+    pub node_sampling: Option<NodeSampling>,
+}
+
+/// Feature sampling per split: `take` of the used features, drawn from `rng` in the (fixed)
+/// order nodes are evaluated, so trees stay deterministic.
+pub struct NodeSampling {
+    /// Features considered per split.
+    pub take: usize,
+    /// The sampling stream.
+    pub rng: ChaCha8Rng,
 }
 
 /// Segments at least this long are partitioned in parallel chunks.
@@ -130,7 +143,27 @@ impl<'a> Learner<'a> {
             scratch: Vec::new(),
             ordered: Vec::new(),
             pool: Vec::new(),
+            node_sampling: None,
         }
+    }
+
+    /// The best split of a leaf over the used features, or a per-split sample of them.
+    fn choose(&mut self, leaf: &Leaf, used: &[bool]) -> Option<Split> {
+        let mask = match self.node_sampling.as_mut() {
+            None => return self.find_best(leaf, used),
+            Some(s) => {
+                let candidates: Vec<usize> = (0..used.len()).filter(|&f| used[f]).collect();
+                if s.take >= candidates.len() {
+                    return self.find_best(leaf, used);
+                }
+                let mut mask = vec![false; used.len()];
+                for i in sample(&mut s.rng, candidates.len(), s.take) {
+                    mask[candidates[i]] = true;
+                }
+                mask
+            }
+        };
+        self.find_best(leaf, &mask)
     }
 
     fn buffer(&mut self) -> Vec<Bin> {
@@ -205,10 +238,14 @@ impl<'a> Learner<'a> {
             best: None,
         }];
         let mut nodes: Vec<Node> = Vec::new();
+        // Open leaves, newest last (depth-first policy only).
+        let mut stack: Vec<usize> = Vec::new();
         if self.params.num_leaves > 1 && self.splittable(&leaves[0]) {
             let hist = self.histogram(0, bag.len(), gh, used);
             leaves[0].hist = Some(hist);
-            leaves[0].best = self.find_best(&leaves[0], used);
+            let best = self.choose(&leaves[0], used);
+            leaves[0].best = best;
+            stack.push(0);
         }
         while leaves.len() < self.params.num_leaves {
             let pick = match self.params.policy {
@@ -227,6 +264,13 @@ impl<'a> Learner<'a> {
                     .filter(|(_, l)| l.best.is_some())
                     .min_by_key(|(i, l)| (l.depth, *i))
                     .map(|(i, _)| i),
+                GrowPolicy::DepthFirst => loop {
+                    match stack.pop() {
+                        Some(i) if leaves[i].best.is_some() => break Some(i),
+                        Some(_) => {}
+                        None => break None,
+                    }
+                },
             };
             let Some(li) = pick else { break };
             let split = leaves[li].best.take().expect("picked leaves have a split");
@@ -314,9 +358,11 @@ impl<'a> Learner<'a> {
                     histogram::subtract(self.data, &mut parent, &small_hist, used);
                     leaves[small].hist = Some(small_hist);
                     leaves[large].hist = Some(parent);
-                    for (leaf, wanted) in [(li, want[0]), (right_leaf, want[1])] {
+                    for (leaf, wanted) in [(right_leaf, want[1]), (li, want[0])] {
                         if wanted {
-                            leaves[leaf].best = self.find_best(&leaves[leaf], used);
+                            let best = self.choose(&leaves[leaf], used);
+                            leaves[leaf].best = best;
+                            stack.push(leaf);
                         }
                         if leaves[leaf].best.is_none() {
                             if let Some(h) = leaves[leaf].hist.take() {

@@ -8,6 +8,7 @@
 //! * [`objective`]: binary, multiclass softmax, L2, L1, Huber, Poisson, quantile.
 //! * [`boost`]: the boosting loop (bagging, feature sampling, early stopping, events).
 //! * [`tree`] / [`model`]: trees as plain serde data, batch and single-row prediction.
+//! * [`forest`]: the `random-forest` algorithm, bagged trees grown by the same machinery.
 //!
 //! Features come from the shared native preprocessing (raw numbers with NaN for missing, string
 //! columns as category codes). Everything is deterministic: the same data, parameters, seed and
@@ -15,6 +16,7 @@
 
 pub mod binning;
 pub mod boost;
+pub mod forest;
 pub mod grow;
 pub mod histogram;
 mod model;
@@ -30,6 +32,7 @@ use ingot_algo::{
 use ingot_core::Hyperparameters;
 use ingot_model_format::Manifest;
 
+pub use forest::RandomForest;
 pub use model::GbdtModel;
 pub use objective::Objective;
 pub use params::{GbdtParams, GrowPolicy, ObjectiveKind, HYPERPARAMETERS};

@@ -187,6 +187,9 @@ pub enum GrowPolicy {
     Leafwise,
     /// Split every leaf of a level before going deeper.
     Depthwise,
+    /// Finish the newest leaf's subtree first (random forests: fully grown trees keep only
+    /// O(depth) open histograms, and picking the next leaf is O(1)). Not a `gbdt` option.
+    DepthFirst,
 }
 
 /// Every `gbdt` parameter with defaults filled in.

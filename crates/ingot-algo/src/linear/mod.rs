@@ -184,9 +184,10 @@ pub fn fit_linear(
     }
     let solver = params.solver.resolve(params.l1);
     ctx.log(format!(
-        "{NAME}: fitting {} on {rows} rows x {} features with {solver:?}",
+        "{NAME}: fitting {} on {rows} rows x {} features (solver {:?})",
         link.describe(),
-        x.cols
+        x.cols,
+        params.solver
     ));
     let exact = (params.solver == Solver::Auto && params.l1 == 0.0)
         .then(|| normal::solve(&objective))
@@ -199,6 +200,7 @@ pub fn fit_linear(
     } else if solver == Solver::Sgd {
         fit_sgd(&objective, theta, params, ctx)?
     } else {
+        ctx.log(format!("{NAME}: running {solver:?}"));
         let result = fit_quasi_newton(&objective, theta, params, solver, ctx)?;
         result.x
     };

@@ -21,7 +21,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{self, Pool, Preprocessing};
-pub use tree::{average_depth, Node, Tree, NONE};
+pub use tree::{average_depth, Node, ScoringTree, Tree, NONE};
+
+/// Rows scored together, tree by tree (a fixed size: the output does not depend on it).
+const SCORE_BLOCK: usize = 512;
 
 /// Registry name.
 pub const NAME: &str = "random-cut-forest";
@@ -249,19 +252,34 @@ pub fn fit_forest(
 
 impl RcfModel {
     /// Scores of the rows of a row-major `? × d` matrix (in the preprocessed space).
+    ///
+    /// The trees are first flattened for scoring ([`ScoringTree`]); rows are then scored in
+    /// fixed blocks, each block walking every tree in turn so one tree stays in cache while
+    /// the block's rows go through it. Each row still sums its trees' depths in tree order, so
+    /// the scores are identical to a row-by-row walk and independent of the thread count.
     pub fn scores(&self, data: &[f64], d: usize) -> Vec<f64> {
         let c = average_depth(self.params.sample_size.max(2));
         let trees = self.trees.len().max(1) as f64;
-        data.par_chunks(d.max(1))
-            .map(|row| {
-                let depth: f64 = self
-                    .trees
-                    .iter()
-                    .map(|t| t.expected_depth(row))
-                    .sum::<f64>();
-                2f64.powf(-(depth / trees) / c)
-            })
-            .collect()
+        let width = d.max(1);
+        let flat: Vec<ScoringTree> = self
+            .trees
+            .par_iter()
+            .map(|t| ScoringTree::new(t, d))
+            .collect();
+        let mut out = vec![0.0f64; data.len() / width];
+        out.par_chunks_mut(SCORE_BLOCK)
+            .zip(data.par_chunks(SCORE_BLOCK * width))
+            .for_each(|(out, rows)| {
+                for tree in &flat {
+                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(width)) {
+                        *o += tree.expected_depth(row);
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o = 2f64.powf(-(*o / trees) / c);
+                }
+            });
+        out
     }
 
     /// Streams one preprocessed row into the forest: with probability

@@ -5,6 +5,7 @@
 mod auth;
 mod datasets;
 mod endpoints;
+mod forest;
 mod gbdt;
 mod learners;
 mod mlflow;
