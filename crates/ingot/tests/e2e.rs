@@ -2,98 +2,15 @@
 //! through dataset → training job → registered model → endpoint → predictions, plus the
 //! crash-recovery guarantee (SIGKILL during training).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ingot");
+use support::{Server, BIN};
+
 const ID_COLUMNS: [&str; 3] = ["RowNumber", "CustomerId", "Surname"];
-
-/// A running `ingot server` child process.
-struct Server {
-    child: Child,
-    url: String,
-    home: PathBuf,
-}
-
-impl Server {
-    /// Starts `ingot server --port 0` and reads the URL it announces.
-    fn start(home: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["server", "--port", "0", "--home"])
-            .arg(home)
-            .env("INGOT_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn ingot server");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Ingot server listening on ") {
-                    let _ = sender.send(url.trim().to_string());
-                }
-            }
-        });
-        let url = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server announced its URL");
-        Server {
-            child,
-            url,
-            home: home.to_path_buf(),
-        }
-    }
-
-    /// Runs the CLI against this server (token from the home's admin-token file).
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("INGOT_SERVER", &self.url)
-            .env("INGOT_HOME", &self.home)
-            .env_remove("INGOT_TOKEN")
-            .env("INGOT_LOG", "warn")
-            .output()
-            .expect("run ingot")
-    }
-
-    /// Runs the CLI and requires success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.cli(args);
-        assert!(
-            output.status.success(),
-            "ingot {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    /// Runs the CLI with `--output json` and parses stdout.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_json = args.to_vec();
-        with_json.extend(["--output", "json"]);
-        let stdout = self.ok(&with_json);
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-
-    /// SIGKILL, no goodbye.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn churn_file(dir: &Path, rows: usize) -> PathBuf {
     let path = dir.join(format!("churn-{rows}.csv"));

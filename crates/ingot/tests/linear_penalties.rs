@@ -1,6 +1,7 @@
-//! Peer comparisons of the linear learner's L1 and elastic-net penalties against
-//! scikit-learn (`LogisticRegression(solver="saga", l1_ratio=...)` and `ElasticNet`) on its
-//! shipped datasets, fitted through the real CLI; and `ingot evaluate` against scikit-learn's
+//! Peer comparisons of the linear learner's L1, elastic-net and L2 penalties against
+//! scikit-learn (`LogisticRegression(solver="saga", l1_ratio=...)`, `ElasticNet`, and for pure L2
+//! `Ridge` and the default `LogisticRegression`) on its shipped datasets (iris, wine,
+//! breast_cancer, digits, diabetes), fitted through the real CLI; and `ingot evaluate` against scikit-learn's
 //! metrics of the same predictions. Runs when `INGOT_PEER_PYTHON` names a Python with
 //! scikit-learn, numpy and pandas (`.ci/run` sets one up); otherwise each test says it skipped.
 //!
@@ -186,4 +187,14 @@ fn elastic_net_regression_on_diabetes() {
 #[test]
 fn lasso_regression_on_diabetes() {
     compare("diabetes", 0.5, 1.0);
+}
+
+#[test]
+fn ridge_regression_on_diabetes() {
+    compare("diabetes", 0.1, 0.0);
+}
+
+#[test]
+fn l2_logistic_regression_on_digits() {
+    compare("digits", 1.0, 0.0);
 }

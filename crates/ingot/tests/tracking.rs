@@ -3,80 +3,11 @@
 //! MLflow-compatible registry, and a model that requires approval cannot be deployed until a
 //! version is approved.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use serde_json::Value;
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ingot");
-
-struct Server {
-    child: Child,
-    url: String,
-    home: std::path::PathBuf,
-}
-
-impl Server {
-    fn start(home: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["server", "--port", "0", "--home"])
-            .arg(home)
-            .env("INGOT_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn ingot server");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Ingot server listening on ") {
-                    let _ = sender.send(url.trim().to_string());
-                }
-            }
-        });
-        let url = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server URL");
-        Server {
-            child,
-            url,
-            home: home.to_path_buf(),
-        }
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("INGOT_SERVER", &self.url)
-            .env("INGOT_HOME", &self.home)
-            .env_remove("INGOT_TOKEN")
-            .env("INGOT_LOG", "warn")
-            .output()
-            .expect("run ingot")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_json = args.to_vec();
-        with_json.extend(["--output", "json"]);
-        let output = self.cli(&with_json);
-        assert!(
-            output.status.success(),
-            "ingot {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{Server, BIN};
 
 #[test]
 fn training_jobs_are_tracked_runs_and_approval_gates_deployment() {

@@ -270,9 +270,9 @@ impl RcfModel {
         out.par_chunks_mut(SCORE_BLOCK)
             .zip(data.par_chunks(SCORE_BLOCK * width))
             .for_each(|(out, rows)| {
-                for tree in &flat {
-                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(width)) {
-                        *o += tree.expected_depth(row);
+                if d > 0 {
+                    for tree in &flat {
+                        tree.add_expected_depths(rows, out);
                     }
                 }
                 for o in out.iter_mut() {

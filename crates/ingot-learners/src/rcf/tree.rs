@@ -231,47 +231,26 @@ impl Tree {
     /// draws: at each node, the chance that a cut of the grown box separates `p` is the share
     /// of the box growth in its total side length. A point equal to a leaf gets the leaf's
     /// depth plus the average depth among its copies.
+    /// (One-off: flattens the tree; score many points through a [`ScoringTree`].)
     pub fn expected_depth(&self, p: &[f64]) -> f64 {
-        let mut node = self.root;
-        let (mut depth, mut stay, mut expected) = (0.0, 1.0, 0.0);
-        while node != NONE {
-            let n = &self.nodes[node];
-            if n.leaf {
-                if n.lo == p {
-                    expected += stay * (depth + average_depth(n.mass + 1));
-                } else {
-                    expected += stay * (depth + 1.0);
-                }
-                break;
-            }
-            let (mut growth, mut total) = (0.0, 0.0);
-            for ((a, b), x) in n.lo.iter().zip(&n.hi).zip(p) {
-                let (lo, hi) = (a.min(*x), b.max(*x));
-                growth += (hi - lo) - (b - a);
-                total += hi - lo;
-            }
-            let q = if total > 0.0 { growth / total } else { 0.0 };
-            expected += stay * q * (depth + 1.0);
-            stay *= 1.0 - q;
-            depth += 1.0;
-            node = if p[n.dim] <= n.cut { n.left } else { n.right };
-        }
-        expected
+        ScoringTree::new(self, p.len()).expected_depth(p)
     }
 }
 
 /// A read-only copy of a [`Tree`] laid out for scoring: nodes in depth-first order (a
 /// left child right after its parent) with every node's box in one contiguous slice, so a
 /// walk touches one small cache-friendly block per node instead of three heap allocations.
-/// Scores are bit-for-bit those of [`Tree::expected_depth`] (same arithmetic, same order).
+/// It computes [`Tree::expected_depth`].
 #[derive(Debug, Clone, Default)]
 pub struct ScoringTree {
-    /// Per node: `(dim, right child or NONE for a leaf)`.
+    /// Per node: `(dim, right child)`; the right child is `LEAF` for a leaf.
     links: Vec<(u32, u32)>,
     /// Per node: its cut (internal) or `average_depth(mass + 1)` (leaf).
     cuts: Vec<f64>,
     /// Per node, `2 * d` values: internal nodes `lo` then `hi`; leaves the point then unused.
     boxes: Vec<f64>,
+    /// Per node: the total side length of its box.
+    sides: Vec<f64>,
     d: usize,
 }
 
@@ -291,6 +270,7 @@ impl ScoringTree {
         flat.links.reserve(live);
         flat.cuts.reserve(live);
         flat.boxes.reserve(live * 2 * d);
+        flat.sides.reserve(live);
         // Explicit stack: (original node, flat slot of the parent whose right link it fills).
         let mut stack = vec![(tree.root, usize::MAX)];
         while let Some((node, parent)) = stack.pop() {
@@ -299,6 +279,7 @@ impl ScoringTree {
                 flat.links[parent].1 = slot as u32;
             }
             let n = &tree.nodes[node];
+            flat.sides.push(side(&n.lo[..d], &n.hi[..d]));
             flat.boxes.extend_from_slice(&n.lo[..d]);
             if n.leaf {
                 flat.boxes.extend_from_slice(&n.lo[..d]);
@@ -316,55 +297,112 @@ impl ScoringTree {
         flat
     }
 
-    /// [`Tree::expected_depth`] of `p` (exactly).
-    #[inline]
+    /// [`Tree::expected_depth`] of `p`.
     pub fn expected_depth(&self, p: &[f64]) -> f64 {
-        let d = self.d;
-        let p = &p[..d];
+        let mut walk = Walk::START;
         if self.links.is_empty() {
             return 0.0;
         }
-        let mut node = 0usize;
-        let (mut depth, mut stay, mut expected) = (0.0f64, 1.0f64, 0.0f64);
-        loop {
-            let (dim, right) = self.links[node];
-            let b = &self.boxes[node * 2 * d..(node + 1) * 2 * d];
-            let (lo, hi) = b.split_at(d);
-            if right == LEAF {
-                if lo == p {
-                    expected += stay * (depth + self.cuts[node]);
-                } else {
-                    expected += stay * (depth + 1.0);
-                }
-                return expected;
-            }
-            // Inside the box, every side's growth is exactly 0, so q = 0 and `expected` and
-            // `stay` would not change: skip the sequential sums (a branch-free, vectorizable
-            // test; NaN fails it and takes the exact path).
-            let inside = lo
-                .iter()
-                .zip(hi)
-                .zip(p)
-                .fold(true, |acc, ((a, b), x)| acc & (*a <= *x) & (*x <= *b));
-            if !inside {
-                let (mut growth, mut total) = (0.0, 0.0);
-                for ((a, b), x) in lo.iter().zip(hi).zip(p) {
-                    let (lo, hi) = (a.min(*x), b.max(*x));
-                    growth += (hi - lo) - (b - a);
-                    total += hi - lo;
-                }
-                let q = if total > 0.0 { growth / total } else { 0.0 };
-                expected += stay * q * (depth + 1.0);
-                stay *= 1.0 - q;
-            }
-            depth += 1.0;
-            node = if p[dim as usize] <= self.cuts[node] {
-                node + 1
-            } else {
-                right as usize
-            };
+        while !self.step(&mut walk, &p[..self.d]) {}
+        walk.expected
+    }
+
+    /// Adds [`Tree::expected_depth`] of each row of the row-major `rows` (`d` values each,
+    /// `d ≥ 1`) to its entry of `out`.
+    pub fn add_expected_depths(&self, rows: &[f64], out: &mut [f64]) {
+        for (o, p) in out.iter_mut().zip(rows.chunks_exact(self.d)) {
+            *o += self.expected_depth(p);
         }
     }
+
+    /// One node of a walk; `true` when the walk has ended (at a leaf).
+    #[inline(always)]
+    fn step(&self, walk: &mut Walk, p: &[f64]) -> bool {
+        let d = self.d;
+        let node = walk.node;
+        let (dim, right) = self.links[node];
+        let b = &self.boxes[node * 2 * d..(node + 1) * 2 * d];
+        let (lo, hi) = b.split_at(d);
+        if right == LEAF {
+            if lo == p {
+                walk.expected += walk.stay * (walk.depth + self.cuts[node]);
+            } else {
+                walk.expected += walk.stay * (walk.depth + 1.0);
+            }
+            return true;
+        }
+        // The chance that the cut of the box grown by `p` separates `p`: the growth over the
+        // grown box's total side, `growth / (side + growth)` (`side` precomputed). The growth
+        // sums in four fixed lanes, so it vectorizes and is the same on every machine.
+        let growth = growth(lo, hi, p);
+        if growth > 0.0 {
+            let q = growth / (self.sides[node] + growth);
+            walk.expected += walk.stay * q * (walk.depth + 1.0);
+            walk.stay *= 1.0 - q;
+        }
+        walk.depth += 1.0;
+        walk.node = if p[dim as usize] <= self.cuts[node] {
+            node + 1
+        } else {
+            right as usize
+        };
+        false
+    }
+}
+
+/// Total side length of the box `lo..hi`, summed in four fixed lanes.
+fn side(lo: &[f64], hi: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (lo4, hi4) = (lo.chunks_exact(4), hi.chunks_exact(4));
+    let (lo_rest, hi_rest) = (lo4.remainder(), hi4.remainder());
+    for (a, b) in lo4.zip(hi4) {
+        for k in 0..4 {
+            acc[k] += b[k] - a[k];
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (a, b) in lo_rest.iter().zip(hi_rest) {
+        sum += b - a;
+    }
+    sum
+}
+
+/// How much the box `lo..hi` grows, in total side length, to take in `p` (0 inside it; NaN
+/// coordinates count as inside), summed in four fixed lanes.
+#[inline(always)]
+fn growth(lo: &[f64], hi: &[f64], p: &[f64]) -> f64 {
+    let ext = |a: f64, b: f64, x: f64| (a - x).max(0.0) + (x - b).max(0.0);
+    let mut acc = [0.0f64; 4];
+    let (lo4, hi4, p4) = (lo.chunks_exact(4), hi.chunks_exact(4), p.chunks_exact(4));
+    let (lo_rest, hi_rest, p_rest) = (lo4.remainder(), hi4.remainder(), p4.remainder());
+    for ((a, b), x) in lo4.zip(hi4).zip(p4) {
+        for k in 0..4 {
+            acc[k] += ext(a[k], b[k], x[k]);
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for ((a, b), x) in lo_rest.iter().zip(hi_rest).zip(p_rest) {
+        sum += ext(*a, *b, *x);
+    }
+    sum
+}
+
+/// The state of one point's walk down a [`ScoringTree`].
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    node: usize,
+    depth: f64,
+    stay: f64,
+    expected: f64,
+}
+
+impl Walk {
+    const START: Walk = Walk {
+        node: 0,
+        depth: 0.0,
+        stay: 1.0,
+        expected: 0.0,
+    };
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn import datasets, metrics
-from sklearn.linear_model import ElasticNet, LogisticRegression
+from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -29,6 +29,7 @@ LOADERS = {
     "wine": datasets.load_wine,
     "breast_cancer": datasets.load_breast_cancer,
     "diabetes": datasets.load_diabetes,
+    "digits": datasets.load_digits,
 }
 mode, name, out_dir = sys.argv[1:4]
 bunch = LOADERS[name]()
@@ -52,7 +53,12 @@ x_train, x_test = scaler.transform(train[features]), scaler.transform(test[featu
 ours = pd.read_csv(predictions_path)
 out = {}
 if regression:
-    model = ElasticNet(alpha=strength, l1_ratio=l1_ratio, tol=1e-12, max_iter=1_000_000)
+    if l1_ratio == 0.0:
+        # Pure L2: scikit-learn's Ridge minimizes ||r||^2 + alpha_r ||w||^2, which is n times
+        # ElasticNet's objective with alpha = strength, so alpha_r = strength * n.
+        model = Ridge(alpha=strength * len(x_train), tol=1e-12)
+    else:
+        model = ElasticNet(alpha=strength, l1_ratio=l1_ratio, tol=1e-12, max_iter=1_000_000)
     model.fit(x_train, train["y"])
     peer, mine, y = model.predict(x_test), ours["prediction"].to_numpy(), test["y"].to_numpy()
     out["peer_quality"] = {"r2": metrics.r2_score(y, peer)}
@@ -67,9 +73,13 @@ if regression:
         "r2": metrics.r2_score(y, mine),
     }
 else:
-    kwargs = {"C": strength, "l1_ratio": l1_ratio, "solver": "saga", "tol": 1e-10, "max_iter": 1_000_000}
-    if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 8):
-        kwargs["penalty"] = "l1" if l1_ratio == 1.0 else "elasticnet"
+    if l1_ratio == 0.0:
+        # Pure L2: scikit-learn's default penalty and solver (lbfgs).
+        kwargs = {"C": strength, "tol": 1e-10, "max_iter": 1_000_000}
+    else:
+        kwargs = {"C": strength, "l1_ratio": l1_ratio, "solver": "saga", "tol": 1e-10, "max_iter": 1_000_000}
+        if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 8):
+            kwargs["penalty"] = "l1" if l1_ratio == 1.0 else "elasticnet"
     y_train, y = train["y"].astype(str), test["y"].astype(str).to_numpy()
     model = LogisticRegression(**kwargs).fit(x_train, y_train)
     classes = [str(c) for c in model.classes_]
