@@ -17,9 +17,9 @@ done
 
 echo "== tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
+    # nextest does not run doctests: run them first, so the run closes on nextest's summary.
+    cargo test --workspace --doc --quiet
     cargo nextest run --workspace --no-fail-fast
-    # nextest does not run doctests.
-    cargo test --workspace --doc
 else
     cargo test --workspace --no-fail-fast
 fi
