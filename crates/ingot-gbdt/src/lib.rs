@@ -16,6 +16,7 @@
 
 pub mod binning;
 pub mod boost;
+mod ensemble;
 pub mod forest;
 pub mod grow;
 pub mod histogram;

@@ -4,17 +4,12 @@
 use arrow_array::RecordBatch;
 use ingot_algo::preprocess::Preprocessor;
 use ingot_algo::{Error, Estimator, FeatureImportance, Predictions, Result};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::objective::Objective;
 use crate::params::{GbdtParams, ObjectiveKind};
 use crate::tree::Tree;
 use crate::NAME;
-
-/// Rows scored together: every tree is applied to a block before moving to the next tree, so
-/// a tree's nodes stay in cache.
-const BLOCK: usize = 256;
 
 /// A fitted gradient-boosted tree ensemble, also its payload (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,50 +102,21 @@ impl GbdtModel {
 
     /// Predicts a row-major raw matrix (`rows × n_features`) into row-major outputs.
     pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
-        let cols = self.preprocessor.n_features();
-        let width = self.prediction_width();
         let k = self.outputs();
-        let mut out = vec![0.0; rows * width];
-        out.par_chunks_mut(BLOCK * width)
-            .enumerate()
-            .for_each(|(b, block)| {
-                let first = b * BLOCK;
-                let count = block.len() / width;
-                for j in 0..count {
-                    block[j * width..j * width + k].copy_from_slice(&self.base_score);
-                }
-                let rows = &data[first * cols..(first + count) * cols];
-                for (t, tree) in self.trees.iter().enumerate() {
-                    tree.add_to_block(rows, cols, &mut block[t % k..], width);
-                }
-                for row in block.chunks_exact_mut(width) {
-                    self.link_in_place(row);
-                }
-            });
-        out
+        crate::ensemble::score_matrix(
+            &self.trees,
+            data,
+            rows,
+            self.preprocessor.n_features(),
+            (self.prediction_width(), k),
+            |row| row[..k].copy_from_slice(&self.base_score),
+            |row| self.link_in_place(row),
+        )
     }
 
     /// Split counts and total gain per input feature, in input order.
     pub fn importance(&self) -> Vec<FeatureImportance> {
-        let mut out: Vec<FeatureImportance> = self
-            .preprocessor
-            .feature_names
-            .iter()
-            .map(|name| FeatureImportance {
-                feature: name.clone(),
-                splits: 0,
-                gain: 0.0,
-            })
-            .collect();
-        for tree in &self.trees {
-            for node in &tree.nodes {
-                if let Some(entry) = out.get_mut(node.feature as usize) {
-                    entry.splits += 1;
-                    entry.gain += node.gain;
-                }
-            }
-        }
-        out
+        crate::ensemble::feature_importance(&self.preprocessor.feature_names, &self.trees)
     }
 }
 

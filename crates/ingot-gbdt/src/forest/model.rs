@@ -4,15 +4,11 @@
 use arrow_array::RecordBatch;
 use ingot_algo::preprocess::Preprocessor;
 use ingot_algo::{Error, Estimator, FeatureImportance, Predictions, Result};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::params::ForestParams;
 use super::NAME;
 use crate::tree::Tree;
-
-/// Rows scored together (each tree applied to a block before the next tree).
-const BLOCK: usize = 256;
 
 /// Index of the largest value (the first on ties).
 pub(super) fn argmax(values: &[f64]) -> usize {
@@ -101,47 +97,20 @@ impl ForestModel {
 
     /// Predicts a row-major raw matrix (`rows × n_features`) into row-major outputs.
     pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
-        let cols = self.preprocessor.n_features();
-        let width = self.prediction_width();
-        let k = self.outputs;
-        let mut out = vec![0.0; rows * width];
-        out.par_chunks_mut(BLOCK * width)
-            .enumerate()
-            .for_each(|(b, block)| {
-                let first = b * BLOCK;
-                let count = block.len() / width;
-                let rows = &data[first * cols..(first + count) * cols];
-                for (t, tree) in self.trees.iter().enumerate() {
-                    tree.add_to_block(rows, cols, &mut block[t % k..], width);
-                }
-                for row in block.chunks_exact_mut(width) {
-                    self.finish(row);
-                }
-            });
-        out
+        crate::ensemble::score_matrix(
+            &self.trees,
+            data,
+            rows,
+            self.preprocessor.n_features(),
+            (self.prediction_width(), self.outputs),
+            |_| {},
+            |row| self.finish(row),
+        )
     }
 
     /// Split counts and total gain (weighted squared-error reduction) per input feature.
     pub fn importance(&self) -> Vec<FeatureImportance> {
-        let mut out: Vec<FeatureImportance> = self
-            .preprocessor
-            .feature_names
-            .iter()
-            .map(|name| FeatureImportance {
-                feature: name.clone(),
-                splits: 0,
-                gain: 0.0,
-            })
-            .collect();
-        for tree in &self.trees {
-            for node in &tree.nodes {
-                if let Some(entry) = out.get_mut(node.feature as usize) {
-                    entry.splits += 1;
-                    entry.gain += node.gain;
-                }
-            }
-        }
-        out
+        crate::ensemble::feature_importance(&self.preprocessor.feature_names, &self.trees)
     }
 }
 
