@@ -28,6 +28,18 @@ pub enum Predictions {
 }
 
 impl Predictions {
+    /// A supervised estimator's output matrix: regression values when `classes` is `None`,
+    /// otherwise row-major class probabilities (`n × classes.len()`).
+    pub fn supervised(classes: Option<&[String]>, values: Vec<f64>) -> Predictions {
+        match classes {
+            None => Predictions::Regression { values },
+            Some(classes) => Predictions::Classification {
+                classes: classes.to_vec(),
+                probabilities: values,
+            },
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         match self {

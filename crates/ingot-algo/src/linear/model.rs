@@ -106,13 +106,7 @@ impl Estimator for LinearModel {
                 }
             }
         }
-        Ok(match &self.classes {
-            None => Predictions::Regression { values: out },
-            Some(classes) => Predictions::Classification {
-                classes: classes.clone(),
-                probabilities: out,
-            },
-        })
+        Ok(Predictions::supervised(self.classes.as_deref(), out))
     }
 
     fn preprocessing(&self) -> serde_json::Value {

@@ -118,13 +118,7 @@ impl Estimator for ForestModel {
     fn predict(&self, features: &RecordBatch) -> Result<Predictions> {
         let x = self.preprocessor.transform(features)?;
         let values = self.predict_matrix(&x.data, x.rows);
-        Ok(match &self.classes {
-            None => Predictions::Regression { values },
-            Some(classes) => Predictions::Classification {
-                classes: classes.clone(),
-                probabilities: values,
-            },
-        })
+        Ok(Predictions::supervised(self.classes.as_deref(), values))
     }
 
     fn preprocessing(&self) -> serde_json::Value {
