@@ -83,6 +83,15 @@ pub enum Error {
         algorithm: &'static str,
         reason: String,
     },
+    /// A model file of another library that cannot be imported.
+    #[error("cannot import {format} model: {reason}")]
+    InvalidImport {
+        format: &'static str,
+        reason: String,
+    },
+    /// No imported-model runtime has this name.
+    #[error("unknown model format {name:?}; supported formats: {available}")]
+    UnknownFormat { name: String, available: String },
     /// A model written by a newer version of an algorithm.
     #[error("unsupported {algorithm} model version {found}; this build reads versions up to {supported}")]
     UnsupportedAlgorithmVersion {

@@ -18,6 +18,7 @@ pub mod linear;
 pub mod optim;
 mod predictions;
 pub mod preprocess;
+mod runtime;
 
 pub use algorithm::{
     check_hyperparameter_keys, Algorithm, Estimator, FitContext, HyperparameterSpec, Target,
@@ -27,3 +28,4 @@ pub use error::{Error, Result};
 pub use evaluate::evaluate;
 pub use ingot_model_format::FeatureImportance;
 pub use predictions::Predictions;
+pub use runtime::{ImportOptions, Imported, ImportedRuntime};

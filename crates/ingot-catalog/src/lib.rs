@@ -2,6 +2,8 @@
 //!
 //! * [`algorithms`] / [`algorithm`]: the registry of every algorithm family, whichever crate
 //!   implements it.
+//! * [`runtimes`] / [`import_model`]: runtimes for models trained elsewhere (XGBoost JSON,
+//!   LightGBM text, ONNX), wrapped into `INGOTMDL` files on import.
 //! * [`train`], [`evaluate`] and [`LoadedModel`]: the pipeline shared by the server's job
 //!   runner and `ingot train --local` (validate the request, resolve the task and classes,
 //!   split, fit, evaluate, package the model file), and model loading for prediction.
@@ -11,10 +13,12 @@
 
 mod pipeline;
 mod registry;
+mod runtimes;
 
 pub use ingot_algo::{
-    Algorithm, Error, Estimator, FitContext, HyperparameterSpec, Predictions, Result, Target,
-    TrainEvent, TrainingData,
+    Algorithm, Error, Estimator, FitContext, HyperparameterSpec, ImportOptions, Imported,
+    ImportedRuntime, Predictions, Result, Target, TrainEvent, TrainingData,
 };
 pub use pipeline::{evaluate, train, LoadedModel, TrainOutcome, TrainRequest};
 pub use registry::{algorithm, algorithms};
+pub use runtimes::{import_model, runtime, runtimes};

@@ -27,22 +27,23 @@ impl LoadedModel {
     pub fn from_bytes(bytes: &[u8]) -> Result<LoadedModel> {
         let file = ModelFile::decode(bytes)?;
         let manifest = file.manifest;
-        let algo = algorithm(&manifest.algorithm).ok_or_else(|| Error::UnknownAlgorithm {
-            name: manifest.algorithm.clone(),
-            available: crate::registry::algorithms()
-                .iter()
-                .map(|a| a.name())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-        if manifest.algorithm_version > algo.version() {
-            return Err(Error::UnsupportedAlgorithmVersion {
-                algorithm: manifest.algorithm.clone(),
-                found: manifest.algorithm_version,
-                supported: algo.version(),
+        let estimator = if let Some(algo) = algorithm(&manifest.algorithm) {
+            check_version(&manifest, algo.version())?;
+            algo.load(&manifest, &file.payload)?
+        } else if let Some(runtime) = crate::runtime(&manifest.algorithm) {
+            check_version(&manifest, runtime.version())?;
+            runtime.load(&manifest, &file.payload)?
+        } else {
+            return Err(Error::UnknownAlgorithm {
+                name: manifest.algorithm.clone(),
+                available: crate::registry::algorithms()
+                    .iter()
+                    .map(|a| a.name())
+                    .chain(crate::runtimes().iter().map(|r| r.name()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
-        }
-        let estimator = algo.load(&manifest, &file.payload)?;
+        };
         Ok(LoadedModel {
             manifest,
             estimator,
@@ -60,4 +61,15 @@ impl LoadedModel {
         let conformed = ingot_data::conform_batch(features, &self.manifest.input_schema)?;
         self.estimator.predict(&conformed)
     }
+}
+
+fn check_version(manifest: &Manifest, supported: u32) -> Result<()> {
+    if manifest.algorithm_version > supported {
+        return Err(Error::UnsupportedAlgorithmVersion {
+            algorithm: manifest.algorithm.clone(),
+            found: manifest.algorithm_version,
+            supported,
+        });
+    }
+    Ok(())
 }
