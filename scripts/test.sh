@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== architecture invariant: the pure tier never depends on async, SQL or HTTP crates"
-for crate in ingot-core ingot-data ingot-metrics ingot-model-format ingot-algo ingot-catalog ingot-algo-conformance ingot-learners ingot-gbdt; do
+for crate in ingot-core ingot-data ingot-metrics ingot-model-format ingot-algo ingot-catalog ingot-algo-conformance ingot-learners ingot-gbdt ingot-explain ingot-monitor ingot-tree-import ingot-onnx; do
     if cargo tree -p "$crate" -e normal --prefix none 2>/dev/null \
         | grep -E '^(tokio|sqlx|axum|hyper|reqwest|object_store|clap) ' ; then
         echo "error: $crate depends on an I/O crate (above)" >&2

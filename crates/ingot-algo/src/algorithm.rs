@@ -197,6 +197,12 @@ pub trait Estimator: Send + Sync {
     fn feature_importance(&self) -> Option<Vec<crate::FeatureImportance>> {
         None
     }
+    /// Per-feature attributions (SHAP values) of the raw scores for a batch conformed to the
+    /// model's input schema; `None` when the model cannot explain itself (the default).
+    fn shap_values(&self, features: &RecordBatch) -> Option<Result<crate::Attributions>> {
+        let _ = features;
+        None
+    }
 }
 
 /// Rejects hyperparameter keys neither the algorithm nor the pipeline knows.

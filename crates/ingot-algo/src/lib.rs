@@ -14,6 +14,7 @@
 mod algorithm;
 mod error;
 mod evaluate;
+mod explain;
 pub mod linear;
 pub mod optim;
 mod predictions;
@@ -26,6 +27,7 @@ pub use algorithm::{
 };
 pub use error::{Error, Result};
 pub use evaluate::evaluate;
+pub use explain::Attributions;
 pub use ingot_model_format::FeatureImportance;
 pub use predictions::Predictions;
 pub use runtime::{ImportOptions, Imported, ImportedRuntime};

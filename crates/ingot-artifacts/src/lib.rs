@@ -6,6 +6,7 @@
 //! written. Digests given by callers are validated before they become keys, so no caller input
 //! can address anything outside the store.
 
+mod areas;
 mod error;
 mod location;
 mod named;
@@ -15,6 +16,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+pub use areas::Area;
 pub use error::{Error, Result};
 pub use named::{NamedEntry, NAMED_DIR};
 pub use paths::validate_relative_path;

@@ -142,6 +142,18 @@ impl ArtifactStore {
         }
     }
 
+    /// The size of an artifact in bytes: `NotFound` if absent.
+    pub async fn size(&self, digest: &str) -> Result<u64> {
+        validate_digest(digest)?;
+        match self.inner.head(&self.key(digest)).await {
+            Ok(meta) => Ok(meta.size),
+            Err(object_store::Error::NotFound { .. }) => Err(Error::NotFound {
+                digest: digest.to_string(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Where the store lives, e.g. `file:///home/x/.ingot/artifacts` or `s3://bucket/prefix`;
     /// never contains credentials.
     pub fn describe(&self) -> String {

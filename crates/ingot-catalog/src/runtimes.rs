@@ -7,7 +7,11 @@ use ingot_model_format::{Manifest, ModelFile, FORMAT_VERSION};
 
 /// Every imported-model runtime, in help order.
 pub fn runtimes() -> Vec<&'static dyn ImportedRuntime> {
-    vec![]
+    vec![
+        &ingot_onnx::OnnxRuntime,
+        &ingot_tree_import::XGBOOST,
+        &ingot_tree_import::LIGHTGBM,
+    ]
 }
 
 /// A runtime by format name; `None` when unknown.

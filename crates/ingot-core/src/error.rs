@@ -15,6 +15,9 @@ pub enum Error {
     /// An enum value was not recognised.
     #[error("unknown {kind} {value:?}")]
     UnknownValue { kind: &'static str, value: String },
+    /// A configuration field has an unusable value.
+    #[error("invalid {field}: {reason}")]
+    InvalidConfig { field: String, reason: String },
 }
 
 /// Result alias for this crate.

@@ -2,6 +2,7 @@
 //! metrics and the records the metadata store keeps. Pure data with no I/O, no async and no
 //! knowledge of storage or HTTP.
 
+pub mod endpoint_config;
 mod error;
 mod hyperparameters;
 mod names;
@@ -10,6 +11,7 @@ mod schema;
 pub mod search;
 mod status;
 
+pub use endpoint_config::EndpointConfig;
 pub use error::{Error, Result};
 pub use hyperparameters::{Hyperparameters, Metrics};
 pub use names::{validate_name, ModelRef, MAX_NAME_LEN};

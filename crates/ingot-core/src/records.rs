@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EndpointStatus, Hyperparameters, JobStatus, Metrics, Schema, Task, TimestampMillis};
+use crate::{
+    EndpointConfig, EndpointStatus, Hyperparameters, JobStatus, Metrics, Schema, Task,
+    TimestampMillis,
+};
 
 /// A dataset name with its latest version, for listings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,14 +147,98 @@ pub struct ModelVersion {
     pub created_at: TimestampMillis,
 }
 
-/// A real-time endpoint as stored.
+/// An endpoint as stored. `model`/`model_version` are the first production variant's answering
+/// model (for listings); `config` is the whole serving configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub name: String,
     pub model: String,
     pub model_version: i64,
+    pub config: EndpointConfig,
     pub status: EndpointStatus,
     pub failure_reason: Option<String>,
+    pub created_at: TimestampMillis,
+    pub updated_at: TimestampMillis,
+}
+
+/// A data-plane key of one endpoint; only its sha256 hash is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointKey {
+    pub id: String,
+    pub endpoint: String,
+    pub name: String,
+    pub key_hash: String,
+    pub created_at: TimestampMillis,
+}
+
+/// Where an asynchronous invocation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsyncStatus {
+    Queued,
+    Completed,
+    Failed,
+}
+
+impl AsyncStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsyncStatus::Queued => "queued",
+            AsyncStatus::Completed => "completed",
+            AsyncStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> crate::Result<AsyncStatus> {
+        match text {
+            "queued" => Ok(AsyncStatus::Queued),
+            "completed" => Ok(AsyncStatus::Completed),
+            "failed" => Ok(AsyncStatus::Failed),
+            other => Err(crate::Error::UnknownValue {
+                kind: "async invocation status",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// An asynchronous invocation: its payload and answer live in the artifact store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AsyncInvocation {
+    pub id: String,
+    pub endpoint: String,
+    pub status: AsyncStatus,
+    pub content_type: String,
+    pub accept: Option<String>,
+    pub target_model: Option<String>,
+    pub target_variant: Option<String>,
+    pub input_hash: String,
+    pub output_hash: Option<String>,
+    pub output_content_type: Option<String>,
+    pub failure_reason: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_status: Option<String>,
+    pub created_at: TimestampMillis,
+    pub updated_at: TimestampMillis,
+}
+
+/// A batch transform job: a dataset version scored by a model version into a new dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransformJob {
+    pub id: String,
+    pub model: String,
+    pub model_version: i64,
+    pub dataset: String,
+    pub dataset_version: i64,
+    pub output_dataset: String,
+    pub output_version: Option<i64>,
+    pub join_input: bool,
+    pub workers: i64,
+    pub status: JobStatus,
+    pub failure_reason: Option<String>,
+    pub rows: Option<i64>,
     pub created_at: TimestampMillis,
     pub updated_at: TimestampMillis,
 }

@@ -102,4 +102,63 @@ impl Schema {
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
+
+    /// Parses the compact form `name:type,name:type,...` (types: integer, float, boolean,
+    /// string, timestamp; every column nullable), as `ingot model import --schema` takes it.
+    pub fn parse_spec(spec: &str) -> crate::Result<Schema> {
+        let invalid = |reason: String| crate::Error::InvalidConfig {
+            field: "schema".to_string(),
+            reason,
+        };
+        let mut fields = Vec::new();
+        for (i, part) in spec.split(',').enumerate() {
+            let part = part.trim();
+            let (name, kind) = part
+                .rsplit_once(':')
+                .ok_or_else(|| invalid(format!("column {} ({part:?}) must be NAME:TYPE", i + 1)))?;
+            let column_type = match kind.trim().to_ascii_lowercase().as_str() {
+                "integer" | "int" | "int64" => ColumnType::Integer,
+                "float" | "double" | "float64" | "float32" => ColumnType::Float,
+                "boolean" | "bool" => ColumnType::Boolean,
+                "string" | "str" => ColumnType::String,
+                "timestamp" => ColumnType::Timestamp,
+                other => {
+                    return Err(invalid(format!(
+                        "column {name:?} has unknown type {other:?}; use integer, float, \
+                         boolean, string or timestamp"
+                    )))
+                }
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(invalid(format!("column {} has an empty name", i + 1)));
+            }
+            if fields.iter().any(|f: &Field| f.name == name) {
+                return Err(invalid(format!("column {name:?} appears twice")));
+            }
+            fields.push(Field::new(name, column_type, true));
+        }
+        Ok(Schema { fields })
+    }
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+
+    #[test]
+    fn compact_schemas_parse_and_mistakes_are_named() {
+        let schema = Schema::parse_spec("age:integer, income:float,plan:string").unwrap();
+        assert_eq!(
+            schema.names().collect::<Vec<_>>(),
+            ["age", "income", "plan"]
+        );
+        assert_eq!(schema.fields[1].column_type, ColumnType::Float);
+        let err = Schema::parse_spec("age:int,x").unwrap_err().to_string();
+        assert!(err.contains("column 2"), "{err}");
+        let err = Schema::parse_spec("age:decimal").unwrap_err().to_string();
+        assert!(err.contains("\"decimal\""), "{err}");
+        let err = Schema::parse_spec("a:int,a:float").unwrap_err().to_string();
+        assert!(err.contains("twice"), "{err}");
+    }
 }

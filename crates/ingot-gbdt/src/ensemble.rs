@@ -13,7 +13,7 @@ const BLOCK: usize = 256;
 /// Tree `t` adds to output `t % k`. `init` fills a row before the trees are added and `finish`
 /// maps it afterwards (link function, averaging). Blocks run in parallel; each row's sum is
 /// taken in tree order, so results do not depend on the thread count.
-pub(crate) fn score_matrix(
+pub fn score_matrix(
     trees: &[Tree],
     data: &[f64],
     rows: usize,
@@ -43,10 +43,7 @@ pub(crate) fn score_matrix(
 }
 
 /// Split counts and total gain per input feature, summed over `trees`, in input order.
-pub(crate) fn feature_importance(
-    feature_names: &[String],
-    trees: &[Tree],
-) -> Vec<FeatureImportance> {
+pub fn feature_importance(feature_names: &[String], trees: &[Tree]) -> Vec<FeatureImportance> {
     let mut out: Vec<FeatureImportance> = feature_names
         .iter()
         .map(|name| FeatureImportance {

@@ -307,6 +307,8 @@ impl<'a> Learner<'a> {
                 threshold,
                 categories,
                 default_left: split.default_left,
+                zero_missing: false,
+                unknown_right: false,
                 left: !(li as i32),
                 right: !(right_leaf as i32),
                 gain: split.gain,

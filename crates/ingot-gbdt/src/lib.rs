@@ -9,6 +9,8 @@
 //! * [`boost`]: the boosting loop (bagging, feature sampling, early stopping, events).
 //! * [`tree`] / [`model`]: trees as plain serde data, batch and single-row prediction.
 //! * [`forest`]: the `random-forest` algorithm, bagged trees grown by the same machinery.
+//! * [`ensemble`]: the block-parallel scorer and importance shared by every tree ensemble
+//!   (also imported XGBoost / LightGBM models); [`shap`]: exact TreeSHAP over any of them.
 //!
 //! Features come from the shared native preprocessing (raw numbers with NaN for missing, string
 //! columns as category codes). Everything is deterministic: the same data, parameters, seed and
@@ -16,13 +18,14 @@
 
 pub mod binning;
 pub mod boost;
-mod ensemble;
+pub mod ensemble;
 pub mod forest;
 pub mod grow;
 pub mod histogram;
 mod model;
 pub mod objective;
 mod params;
+pub mod shap;
 pub mod split;
 pub mod tree;
 

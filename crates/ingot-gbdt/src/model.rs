@@ -3,7 +3,7 @@
 
 use arrow_array::RecordBatch;
 use ingot_algo::preprocess::Preprocessor;
-use ingot_algo::{Error, Estimator, FeatureImportance, Predictions, Result};
+use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::objective::Objective;
@@ -118,6 +118,21 @@ impl GbdtModel {
     pub fn importance(&self) -> Vec<FeatureImportance> {
         crate::ensemble::feature_importance(&self.preprocessor.feature_names, &self.trees)
     }
+
+    /// Exact TreeSHAP attributions of the raw scores, one feature per input column (the
+    /// native preprocessing keeps one feature per column).
+    pub fn explain(&self, features: &RecordBatch) -> Result<Attributions> {
+        let x = self.preprocessor.transform(features)?;
+        Ok(crate::shap::attributions(
+            &self.trees,
+            (self.outputs(), 1.0, crate::shap::Cover::Hessian),
+            &self.base_score,
+            self.classes.as_deref(),
+            &self.preprocessor.feature_names,
+            &x.data,
+            x.rows,
+        ))
+    }
 }
 
 impl Estimator for GbdtModel {
@@ -153,5 +168,9 @@ impl Estimator for GbdtModel {
 
     fn feature_importance(&self) -> Option<Vec<FeatureImportance>> {
         Some(self.importance())
+    }
+
+    fn shap_values(&self, features: &RecordBatch) -> Option<Result<Attributions>> {
+        Some(self.explain(features))
     }
 }

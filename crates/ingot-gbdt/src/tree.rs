@@ -6,7 +6,10 @@
 //! A numeric node sends a row left when `x <= threshold`; a categorical node sends it left when
 //! the category code `x` is in its `categories` (sorted codes). Missing values (NaN, and for
 //! categorical nodes any code that is negative or not an integer the node knows) go left exactly
-//! when `default_left`.
+//! when `default_left`. Two flags express imported trees (XGBoost, LightGBM): `zero_missing`
+//! (a numeric value within ±1e-35 counts as missing too, LightGBM's "zero as missing") and
+//! `unknown_right` (a categorical code that is not NaN is truncated, and any code outside the
+//! node's set, negative or unknown ones included, goes right; only NaN takes `default_left`).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,13 @@ pub struct Node {
     pub categories: Vec<u32>,
     /// Where missing values go.
     pub default_left: bool,
+    /// Numeric nodes: values within ±[`ZERO_THRESHOLD`] are missing too (LightGBM).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub zero_missing: bool,
+    /// Categorical nodes: non-NaN codes are truncated, and every code outside `categories`
+    /// (negative and unknown ones included) goes right; only NaN follows `default_left`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unknown_right: bool,
     /// Left child (`< 0`: leaf `!left`).
     pub left: i32,
     /// Right child (`< 0`: leaf `!right`).
@@ -34,6 +44,14 @@ pub struct Node {
     pub hessian: f64,
     /// The node's own output (shrunk), as if it were a leaf.
     pub value: f64,
+}
+
+/// LightGBM's `kZeroThreshold` (a float literal widened to f64): `|x| <= ZERO_THRESHOLD` is
+/// zero for nodes with `zero_missing`.
+pub const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Node {
@@ -69,8 +87,27 @@ struct CompactNode {
     feature: u32,
     left: i32,
     right: i32,
-    /// Bit 0: missing goes left; bit 1: categorical.
+    /// Bit 0: missing goes left; bit 1: categorical; bit 2: zero is missing; bit 3: unknown
+    /// categorical codes go right.
     flags: u32,
+}
+
+const DEFAULT_LEFT: u32 = 1;
+const CATEGORICAL: u32 = 2;
+const ZERO_MISSING: u32 = 4;
+const UNKNOWN_RIGHT: u32 = 8;
+
+impl CompactNode {
+    /// Whether a numeric node sends `x` left.
+    #[inline]
+    fn numeric_left(self, x: f64) -> bool {
+        let zero = (self.flags & ZERO_MISSING != 0) & (x.abs() <= ZERO_THRESHOLD);
+        if x.is_nan() | zero {
+            self.flags & DEFAULT_LEFT != 0
+        } else {
+            x <= self.threshold
+        }
+    }
 }
 
 impl Tree {
@@ -103,7 +140,15 @@ impl Tree {
                 feature: n.feature,
                 left: n.left,
                 right: n.right,
-                flags: u32::from(n.default_left) | u32::from(n.is_categorical()) << 1,
+                flags: [
+                    (n.default_left, DEFAULT_LEFT),
+                    (n.is_categorical(), CATEGORICAL),
+                    (n.zero_missing, ZERO_MISSING),
+                    (n.unknown_right, UNKNOWN_RIGHT),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .fold(0, |flags, (_, bit)| flags | bit),
             })
             .collect();
         self.bitsets = self
@@ -167,13 +212,7 @@ impl Tree {
         let mut i = 0usize;
         loop {
             let node = nodes[i];
-            let x = row[node.feature as usize];
-            let left = if node.flags & 2 == 0 {
-                // NaN fails the comparison, so it takes the default direction.
-                (x <= node.threshold) | (x.is_nan() & (node.flags & 1 == 1))
-            } else {
-                self.categorical_left(i, x, node.flags & 1 == 1)
-            };
+            let left = self.goes_left_compact(i, node, row[node.feature as usize]);
             let next = if left { node.left } else { node.right };
             if next < 0 {
                 return (!next) as usize;
@@ -207,11 +246,7 @@ impl Tree {
                     active = true;
                     let node = nodes[*i as usize];
                     let x = data[(first + lane) * cols + node.feature as usize];
-                    let left = if node.flags & 2 == 0 {
-                        (x <= node.threshold) | (x.is_nan() & (node.flags & 1 == 1))
-                    } else {
-                        self.categorical_left(*i as usize, x, node.flags & 1 == 1)
-                    };
+                    let left = self.goes_left_compact(*i as usize, node, x);
                     *i = if left { node.left } else { node.right };
                 }
                 if !active {
@@ -228,12 +263,38 @@ impl Tree {
         }
     }
 
+    /// Whether internal node `node` sends a row whose split feature is `x` to its left child.
     #[inline]
-    fn categorical_left(&self, node: usize, x: f64, default_left: bool) -> bool {
+    pub fn goes_left(&self, node: usize, x: f64) -> bool {
+        self.goes_left_compact(node, self.compact[node], x)
+    }
+
+    #[inline]
+    fn goes_left_compact(&self, i: usize, node: CompactNode, x: f64) -> bool {
+        if node.flags & CATEGORICAL == 0 {
+            node.numeric_left(x)
+        } else {
+            self.categorical_left(i, x, node.flags)
+        }
+    }
+
+    #[inline]
+    fn categorical_left(&self, node: usize, x: f64, flags: u32) -> bool {
         let bits = &self.bitsets[node];
-        if x >= 0.0 && x < (bits.len() * 64) as f64 && x.fract() == 0.0 {
-            let c = x as usize;
+        let default_left = flags & DEFAULT_LEFT != 0;
+        let code = if flags & UNKNOWN_RIGHT != 0 {
+            if x.is_nan() {
+                return default_left;
+            }
+            x.trunc()
+        } else {
+            x
+        };
+        if code >= 0.0 && code < (bits.len() * 64) as f64 && code.fract() == 0.0 {
+            let c = code as usize;
             bits[c / 64] >> (c % 64) & 1 == 1
+        } else if flags & UNKNOWN_RIGHT != 0 {
+            false
         } else {
             default_left
         }
@@ -249,6 +310,17 @@ impl Tree {
     pub fn num_leaves(&self) -> usize {
         self.leaf_values.len()
     }
+
+    /// Number of internal nodes on the longest root-to-leaf path (0 for a single leaf).
+    pub fn depth(&self) -> usize {
+        // Children always come after their parent, so one backward pass sees them first.
+        let mut depth = vec![0usize; self.nodes.len()];
+        for i in (0..self.nodes.len()).rev() {
+            let below = |c: i32| if c >= 0 { depth[c as usize] } else { 0 };
+            depth[i] = 1 + below(self.nodes[i].left).max(below(self.nodes[i].right));
+        }
+        depth.first().copied().unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
@@ -262,6 +334,8 @@ mod tests {
                 threshold: 0.5,
                 categories,
                 default_left,
+                zero_missing: false,
+                unknown_right: false,
                 left: -1,
                 right: -2,
                 gain: 1.0,
@@ -285,6 +359,48 @@ mod tests {
         assert_eq!(t.predict(&[9.0, f64::NAN]), 1.0);
         assert!(t.validate(2).is_ok());
         assert!(t.validate(1).is_err());
+    }
+
+    #[test]
+    fn zero_as_missing_routing() {
+        let mut t = stump(Vec::new(), false);
+        t.nodes[0].zero_missing = true;
+        t.rebuild();
+        // 0 would go left by the threshold, but zero is missing and missing goes right.
+        assert_eq!(t.predict(&[9.0, 0.0]), 1.0);
+        assert_eq!(t.predict(&[9.0, -0.0]), 1.0);
+        assert_eq!(t.predict(&[9.0, 1e-36]), 1.0);
+        assert_eq!(t.predict(&[9.0, f64::NAN]), 1.0);
+        assert_eq!(t.predict(&[9.0, -1e-30]), -1.0);
+        assert_eq!(t.predict(&[9.0, 0.25]), -1.0);
+        assert!(!t.goes_left(0, 0.0));
+        assert!(t.goes_left(0, 0.5));
+    }
+
+    #[test]
+    fn unknown_codes_go_right_when_flagged() {
+        let mut t = stump(vec![0, 2], true);
+        t.nodes[0].unknown_right = true;
+        t.rebuild();
+        assert_eq!(t.predict(&[0.0, 0.0]), -1.0);
+        assert_eq!(t.predict(&[0.0, 2.7]), -1.0, "codes are truncated");
+        assert_eq!(t.predict(&[0.0, 1.0]), 1.0);
+        assert_eq!(t.predict(&[0.0, -1.0]), 1.0);
+        assert_eq!(t.predict(&[0.0, 1e9]), 1.0);
+        assert_eq!(t.predict(&[0.0, f64::NAN]), -1.0, "NaN takes the default");
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains("unknown_right"));
+        let mut back: Tree = serde_json::from_str(&json).unwrap();
+        back.rebuild();
+        assert_eq!(back.predict(&[0.0, -1.0]), 1.0);
+        // Without the flag, the same codes take the default direction.
+        let plain = stump(vec![0, 2], true);
+        assert_eq!(plain.predict(&[0.0, -1.0]), -1.0);
+        assert_eq!(plain.predict(&[0.0, 2.7]), -1.0);
+        assert!(!serde_json::to_string(&plain)
+            .unwrap()
+            .contains("zero_missing"));
+        assert_eq!(plain.depth(), 1);
     }
 
     #[test]

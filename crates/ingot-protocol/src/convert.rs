@@ -133,6 +133,8 @@ impl From<Endpoint> for EndpointView {
     fn from(e: Endpoint) -> Self {
         EndpointView {
             invocations_path: format!("/endpoints/{}/invocations", e.name),
+            config: serde_json::to_value(&e.config).unwrap_or_default(),
+            variants: Vec::new(),
             name: e.name,
             model: e.model,
             model_version: e.model_version,
@@ -140,6 +142,57 @@ impl From<Endpoint> for EndpointView {
             failure_reason: e.failure_reason,
             created_at: e.created_at,
             updated_at: e.updated_at,
+        }
+    }
+}
+
+impl From<ingot_core::records::EndpointKey> for EndpointKeyView {
+    fn from(k: ingot_core::records::EndpointKey) -> Self {
+        EndpointKeyView {
+            id: k.id,
+            endpoint: k.endpoint,
+            name: k.name,
+            key: None,
+            created_at: k.created_at,
+        }
+    }
+}
+
+impl From<ingot_core::records::TransformJob> for TransformJobView {
+    fn from(j: ingot_core::records::TransformJob) -> Self {
+        TransformJobView {
+            id: j.id,
+            model: j.model,
+            model_version: j.model_version,
+            dataset: j.dataset,
+            dataset_version: j.dataset_version,
+            output_dataset: j.output_dataset,
+            output_version: j.output_version,
+            join_input: j.join_input,
+            workers: j.workers,
+            status: j.status.as_str().to_string(),
+            failure_reason: j.failure_reason,
+            rows: j.rows,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+impl From<ingot_core::records::AsyncInvocation> for AsyncInvocationView {
+    fn from(a: ingot_core::records::AsyncInvocation) -> Self {
+        AsyncInvocationView {
+            output_location: format!(
+                "/endpoints/{}/async-invocations/{}/output",
+                a.endpoint, a.id
+            ),
+            id: a.id,
+            endpoint: a.endpoint,
+            status: a.status.as_str().to_string(),
+            failure_reason: a.failure_reason,
+            webhook_status: a.webhook_status,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
         }
     }
 }

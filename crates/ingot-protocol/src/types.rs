@@ -189,15 +189,24 @@ pub struct ModelVersionView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateEndpoint {
     pub name: String,
-    pub model: String,
+    /// The model to serve as one variant (or give `config`).
+    #[serde(default)]
+    pub model: Option<String>,
     /// Latest when absent.
+    #[serde(default)]
     pub version: Option<i64>,
+    /// A full serving configuration: variants (weights, replica ranges, pipeline steps),
+    /// shadow, data_capture, batching, multi_model, autoscaling, mode.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
 }
 
-/// A real-time endpoint.
+/// An endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EndpointView {
     pub name: String,
+    /// The first variant's answering model (empty for multi-model endpoints).
     pub model: String,
     pub model_version: i64,
     /// `Creating`, `InService` or `Failed`.
@@ -205,6 +214,83 @@ pub struct EndpointView {
     pub failure_reason: Option<String>,
     /// Path of the invocation route, relative to the server URL.
     pub invocations_path: String,
+    /// The serving configuration.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// Live numbers per variant (replicas, invocations, errors, latency); empty when not live.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub variants: Vec<serde_json::Value>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A new data-plane key of an endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateEndpointKey {
+    pub name: String,
+}
+
+/// An endpoint key; `key` is present only in the answer that creates it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EndpointKeyView {
+    pub id: String,
+    pub endpoint: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub created_at: i64,
+}
+
+/// A batch transform job request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateTransformJob {
+    pub model: String,
+    #[serde(default)]
+    pub model_version: Option<i64>,
+    pub dataset: String,
+    #[serde(default)]
+    pub dataset_version: Option<i64>,
+    /// The dataset the predictions are written to (a new version of it).
+    pub output_dataset: String,
+    /// Keep the input columns beside the predictions.
+    #[serde(default)]
+    pub join_input: bool,
+    /// Worker threads the rows are split across (default: all cores).
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+/// A batch transform job.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransformJobView {
+    pub id: String,
+    pub model: String,
+    pub model_version: i64,
+    pub dataset: String,
+    pub dataset_version: i64,
+    pub output_dataset: String,
+    pub output_version: Option<i64>,
+    pub join_input: bool,
+    pub workers: i64,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub rows: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An asynchronous invocation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AsyncInvocationView {
+    pub id: String,
+    pub endpoint: String,
+    /// `queued`, `completed` or `failed`.
+    pub status: String,
+    /// Where the answer can be fetched once completed.
+    pub output_location: String,
+    pub failure_reason: Option<String>,
+    pub webhook_status: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

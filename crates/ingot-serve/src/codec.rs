@@ -118,22 +118,88 @@ pub fn decode_request(body: &[u8], format: RequestFormat, schema: &Schema) -> Re
     }
 }
 
-/// Extracts rows from the accepted JSON shapes: `{"instances": [...]}`, `[...]`, or one object.
+/// Extracts rows from the accepted JSON shapes: `{"instances": [...]}`, MLflow's
+/// `{"dataframe_split": {"columns": [...], "data": [[...]]}}`, `{"dataframe_records": [...]}`
+/// and `{"inputs": [...]}`, a bare array of rows, or one object.
 fn json_rows(value: serde_json::Value) -> Result<Vec<serde_json::Value>> {
+    use serde_json::Value;
+    let array_field = |field: &str, value: Value| match value {
+        Value::Array(rows) => Ok(rows),
+        _ => Err(Error::BadBody(format!(
+            "field {field:?} must be an array of rows"
+        ))),
+    };
     match value {
-        serde_json::Value::Array(rows) => Ok(rows),
-        serde_json::Value::Object(mut object) => match object.remove("instances") {
-            Some(serde_json::Value::Array(rows)) => Ok(rows),
-            Some(_) => Err(Error::BadBody(
-                "field \"instances\" must be an array of rows".to_string(),
-            )),
-            None => Ok(vec![serde_json::Value::Object(object)]),
-        },
+        Value::Array(rows) => Ok(rows),
+        Value::Object(mut object) => {
+            for field in ["instances", "dataframe_records", "inputs"] {
+                if let Some(rows) = object.remove(field) {
+                    return array_field(field, rows);
+                }
+            }
+            if let Some(split) = object.remove("dataframe_split") {
+                return dataframe_split(split);
+            }
+            Ok(vec![Value::Object(object)])
+        }
         _ => Err(Error::BadBody(
-            "JSON body must be {\"instances\": [...]}, an array of records, or one record"
+            "JSON body must be {\"instances\": [...]}, {\"dataframe_split\": {...}}, \
+             {\"dataframe_records\": [...]}, an array of records, or one record"
                 .to_string(),
         )),
     }
+}
+
+/// MLflow's pandas `split` orientation: named columns and positional rows.
+fn dataframe_split(split: serde_json::Value) -> Result<Vec<serde_json::Value>> {
+    use serde_json::{Map, Value};
+    let Value::Object(mut split) = split else {
+        return Err(Error::BadBody(
+            "field \"dataframe_split\" must be an object with \"columns\" and \"data\"".into(),
+        ));
+    };
+    let data = match split.remove("data") {
+        Some(Value::Array(rows)) => rows,
+        _ => {
+            return Err(Error::BadBody(
+                "field \"dataframe_split.data\" must be an array of rows".into(),
+            ))
+        }
+    };
+    let Some(columns) = split.remove("columns") else {
+        // Without names, rows are positional in schema order.
+        return Ok(data);
+    };
+    let columns: Vec<String> = match columns {
+        Value::Array(names) => names
+            .into_iter()
+            .map(|n| match n {
+                Value::String(s) => Ok(s),
+                other => Ok(other.to_string()),
+            })
+            .collect::<Result<_>>()?,
+        _ => {
+            return Err(Error::BadBody(
+                "field \"dataframe_split.columns\" must be an array of names".into(),
+            ))
+        }
+    };
+    data.into_iter()
+        .enumerate()
+        .map(|(row, values)| match values {
+            Value::Array(values) if values.len() == columns.len() => Ok(Value::Object(
+                columns.iter().cloned().zip(values).collect::<Map<_, _>>(),
+            )),
+            Value::Array(values) => Err(Error::BadBody(format!(
+                "dataframe_split row {row} has {} values but {} columns are named",
+                values.len(),
+                columns.len()
+            ))),
+            _ => Err(Error::BadBody(format!(
+                "dataframe_split row {row} must be an array"
+            ))),
+        })
+        .collect()
 }
 
 /// Encodes predictions in `format`.
@@ -203,6 +269,27 @@ mod tests {
             assert_eq!(batch.num_rows(), 2, "{body}");
             assert_eq!(batch.num_columns(), 2);
         }
+        let mlflow = [
+            r#"{"dataframe_split": {"columns": ["country", "age"], "data": [["FR", 31], [null, 45]]}}"#,
+            r#"{"dataframe_records": [{"age": 31, "country": "FR"}, {"age": 45}]}"#,
+        ];
+        for body in mlflow {
+            let batch = decode_request(body.as_bytes(), RequestFormat::Json, &schema()).unwrap();
+            assert_eq!(batch.num_rows(), 2, "{body}");
+            let ages = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .unwrap();
+            assert_eq!(ages.values(), &[31, 45], "{body}");
+        }
+        let err = decode_request(
+            br#"{"dataframe_split": {"columns": ["age"], "data": [[1, 2]]}}"#,
+            RequestFormat::Json,
+            &schema(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("row 0 has 2 values"), "{err}");
         let one = decode_request(
             br#"{"age": 3, "country": "DE"}"#,
             RequestFormat::Json,

@@ -1,6 +1,7 @@
-//! The serving error type: bad media types, undecodable bodies and model failures.
+//! The serving error type: bad media types, undecodable bodies, unknown targets, model failures
+//! and failed replicas, each with the HTTP status class the transports answer with.
 
-/// Errors raised while decoding a request, scoring it or encoding the answer.
+/// Errors raised while routing, decoding a request, scoring it or encoding the answer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The `Content-Type` is not one we read.
@@ -20,6 +21,55 @@ pub enum Error {
     /// The model failed while scoring.
     #[error(transparent)]
     Model(#[from] ingot_catalog::Error),
+    /// A request targets a model or variant the endpoint does not serve.
+    #[error("{0}")]
+    UnknownTarget(String),
+    /// A serving configuration that cannot work (a pipeline whose steps do not fit).
+    #[error("{0}")]
+    BadConfig(String),
+    /// No replica can answer right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A replica process answered with an error; its status and message are kept.
+    #[error("{message}")]
+    Remote {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Something broke inside a replica that is not the request's fault.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The HTTP status transports answer with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::UnsupportedMediaType { .. } => 415,
+            Error::NotAcceptable { .. } => 406,
+            Error::BadBody(_) | Error::Data(_) | Error::Model(_) => 400,
+            Error::UnknownTarget(_) => 404,
+            Error::BadConfig(_) => 409,
+            Error::Unavailable(_) => 503,
+            Error::Remote { status, .. } => *status,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Error::NotAcceptable { .. } => "not_acceptable",
+            Error::BadBody(_) | Error::Data(_) | Error::Model(_) => "bad_request",
+            Error::UnknownTarget(_) => "not_found",
+            Error::BadConfig(_) => "conflict",
+            Error::Unavailable(_) => "unavailable",
+            Error::Remote { code, .. } => code,
+            Error::Internal(_) => "internal",
+        }
+    }
 }
 
 /// Result alias for this crate.

@@ -1,11 +1,32 @@
-//! Real-time inference without HTTP: decoding invocation bodies (CSV, JSON, JSON Lines) against
-//! a model's input schema, encoding predictions in the requested media type, and the cache of
-//! loaded models that invocations are served from with no per-request disk access.
+//! Inference without HTTP: decoding invocation bodies (CSV, JSON incl. MLflow's
+//! `dataframe_split`/`dataframe_records`, JSON Lines, Open Inference Protocol v2 tensors)
+//! against a model's input schema, encoding predictions, and the replica machinery that hosts
+//! a variant's models: the [`ReplicaCore`] (fixed pipeline or multi-model LRU, optional dynamic
+//! batching), the [`ReplicaPool`] contract, and the in-process pool.
 
+pub mod autoscale;
+mod batching;
 mod cache;
 mod codec;
+mod core;
 mod error;
+mod in_process;
+pub mod metrics;
+mod model_lru;
+pub mod oip;
+pub mod replica;
+mod served;
 
+pub use batching::Batcher;
 pub use cache::{LoadedEndpoint, ModelCache};
 pub use codec::{decode_request, encode_response, RequestFormat, ResponseFormat};
+pub use core::ReplicaCore;
 pub use error::{Error, Result};
+pub use in_process::{InProcessFactory, InProcessPool};
+pub use metrics::{ServingMetrics, VariantGauges, VariantMetrics};
+pub use model_lru::ModelLru;
+pub use replica::{
+    InvokeRequest, InvokeResponse, ModelSource, PoolFactory, Protocol, ReplicaPool, ReplicaSpec,
+    ResolvedModel,
+};
+pub use served::{slice_predictions, Served};

@@ -70,6 +70,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
 fn v1_routes() -> OpenApiRouter<AppState> {
     let uploads = OpenApiRouter::new()
         .routes(routes!(datasets::create_version))
+        .routes(routes!(models::import))
         .layer(axum::extract::DefaultBodyLimit::max(
             MAX_DATASET_UPLOAD_BYTES,
         ));
@@ -91,7 +92,18 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(models::version))
         .routes(routes!(models::artifact))
         .routes(routes!(endpoints::create, endpoints::list))
-        .routes(routes!(endpoints::show, endpoints::delete))
+        .routes(routes!(
+            endpoints::show,
+            endpoints::update,
+            endpoints::delete
+        ))
+        .routes(routes!(endpoints::create_key, endpoints::list_keys))
+        .routes(routes!(endpoints::delete_key))
+        .routes(routes!(
+            endpoints::create_transform,
+            endpoints::list_transforms
+        ))
+        .routes(routes!(endpoints::show_transform))
         .routes(routes!(
             tracking::list_experiments,
             tracking::create_experiment

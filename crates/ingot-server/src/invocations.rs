@@ -1,32 +1,145 @@
-//! The data plane: `GET /endpoints/{name}/ping` and `POST /endpoints/{name}/invocations`,
-//! the SageMaker-style hosting contract served from the in-memory model cache.
+//! The data plane: the SageMaker-style hosting contract (`/endpoints/{name}/ping`,
+//! `/invocations`), asynchronous invocations, the Open Inference Protocol v2 REST routes
+//! (`/v2/...`) and Prometheus `/metrics`. Endpoint routes accept the admin token or one of the
+//! endpoint's own invoke keys.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
-use axum::http::HeaderMap;
-use axum::response::IntoResponse;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
+use ingot_protocol::AsyncInvocationView;
+use ingot_serve::Protocol;
+use ingot_service::{Answer, Invocation};
+use serde::Deserialize;
+use serde_json::json;
 
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::{ApiError, AppState};
 
-/// Largest invocation body.
-pub(crate) const MAX_INVOCATION_BYTES: usize = 64 * 1024 * 1024;
+/// Largest real-time invocation body (SageMaker allows 6 MB; we allow a little more).
+pub(crate) const MAX_INVOCATION_BYTES: usize = 16 * 1024 * 1024;
+/// Largest asynchronous payload.
+const MAX_ASYNC_BYTES: usize = 64 * 1024 * 1024;
 
 pub(crate) fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+    let endpoints = Router::new()
         .route("/endpoints/{name}/ping", get(ping))
         .route(
             "/endpoints/{name}/invocations",
             post(invoke).layer(DefaultBodyLimit::max(MAX_INVOCATION_BYTES)),
         )
+        .route(
+            "/endpoints/{name}/async-invocations",
+            post(submit_async).layer(DefaultBodyLimit::max(MAX_ASYNC_BYTES)),
+        )
+        .route("/endpoints/{name}/async-invocations/{id}", get(show_async))
+        .route(
+            "/endpoints/{name}/async-invocations/{id}/output",
+            get(async_output),
+        )
+        .route("/v2/models/{name}", get(oip_metadata))
+        .route("/v2/models/{name}/ready", get(oip_ready))
+        .route(
+            "/v2/models/{name}/infer",
+            post(oip_infer).layer(DefaultBodyLimit::max(MAX_INVOCATION_BYTES)),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
-            state,
-            crate::auth::require_token,
-        ))
+            state.clone(),
+            require_invoke_token,
+        ));
+    let metrics = Router::new().route("/metrics", get(metrics)).route_layer(
+        axum::middleware::from_fn_with_state(state, crate::auth::require_token),
+    );
+    Router::new()
+        .route("/v2/health/live", get(|| async { Json(json!({"live": true})) }))
+        .route("/v2/health/ready", get(|| async { Json(json!({"ready": true})) }))
+        .route(
+            "/v2",
+            get(|| async {
+                Json(json!({"name": "ingot", "version": env!("CARGO_PKG_VERSION"), "extensions": []}))
+            }),
+        )
+        .merge(endpoints)
+        .merge(metrics)
+}
+
+/// Accepts the admin token or an invoke key of the endpoint named in the path.
+async fn require_invoke_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if !state.auth {
+        return Ok(next.run(request).await);
+    }
+    let mut segments = request.uri().path().trim_start_matches('/').split('/');
+    let endpoint = match (segments.next(), segments.next(), segments.next()) {
+        (Some("endpoints"), Some(name), _) => name,
+        (Some("v2"), Some("models"), Some(name)) => name,
+        _ => return Err(ApiError::unauthenticated("unknown data-plane route")),
+    }
+    .to_string();
+    let token = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthenticated(
+                "missing Authorization: Bearer <token> header (an admin token or an endpoint key)",
+            )
+        })?;
+    if !state.platform.may_invoke(&endpoint, token).await? {
+        return Err(ApiError::unauthenticated(format!(
+            "this token may not invoke endpoint {endpoint}"
+        )));
+    }
+    Ok(next.run(request).await)
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn invocation(headers: &HeaderMap, body: Bytes, protocol: Protocol) -> Invocation {
+    Invocation {
+        body,
+        content_type: header(headers, CONTENT_TYPE.as_str()),
+        accept: header(headers, ACCEPT.as_str()),
+        protocol,
+        target_variant: header(headers, "x-ingot-target-variant"),
+        target_model: header(headers, "x-ingot-target-model"),
+    }
+}
+
+fn respond(answer: Answer) -> Response {
+    let mut response = ([(CONTENT_TYPE, answer.content_type.clone())], answer.body).into_response();
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    set("x-ingot-variant", answer.variant);
+    set(
+        "x-ingot-model",
+        format!("{}:{}", answer.model, answer.version),
+    );
+    set("x-ingot-event-id", answer.event_id);
+    response
 }
 
 async fn ping(
@@ -42,22 +155,98 @@ async fn invoke(
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let body = body?;
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "missing Content-Type: send text/csv, application/json or application/jsonlines",
-            )
-        })?;
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
-    let (media_type, answer) = state
+    if !headers.contains_key(CONTENT_TYPE) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "missing Content-Type: send text/csv, application/json or application/jsonlines",
+        ));
+    }
+    let answer = state
         .platform
-        .invoke(&name, body, content_type, accept)
+        .invoke(&name, invocation(&headers, body, Protocol::Invocations))
         .await?;
-    Ok(([(CONTENT_TYPE, media_type)], answer))
+    Ok(respond(answer))
+}
+
+#[derive(Deserialize)]
+struct AsyncParams {
+    webhook_url: Option<String>,
+}
+
+async fn submit_async(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<AsyncParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<AsyncInvocationView>), ApiError> {
+    let body = body?;
+    let webhook = params
+        .webhook_url
+        .or_else(|| header(&headers, "x-ingot-webhook-url"));
+    let queued = state
+        .platform
+        .submit_async(
+            &name,
+            invocation(&headers, body, Protocol::Invocations),
+            webhook,
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(queued.into())))
+}
+
+async fn show_async(
+    State(state): State<AppState>,
+    ApiPath((name, id)): ApiPath<(String, String)>,
+) -> Result<Json<AsyncInvocationView>, ApiError> {
+    Ok(Json(
+        state.platform.async_invocation(&name, &id).await?.into(),
+    ))
+}
+
+async fn async_output(
+    State(state): State<AppState>,
+    ApiPath((name, id)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (content_type, body) = state.platform.async_output(&name, &id).await?;
+    Ok(([(CONTENT_TYPE, content_type)], body).into_response())
+}
+
+async fn oip_metadata(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(state.platform.oip_metadata(&name).await?))
+}
+
+async fn oip_ready(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.platform.ping(&name).await?;
+    Ok(Json(json!({"name": name, "ready": true})))
+}
+
+async fn oip_infer(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let answer = state
+        .platform
+        .invoke(&name, invocation(&headers, body, Protocol::Oip))
+        .await?;
+    Ok(respond(answer))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.platform.render_metrics(),
+    )
 }

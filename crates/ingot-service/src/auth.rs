@@ -64,6 +64,27 @@ impl Platform {
     }
 }
 
+/// The secret that signs outgoing webhooks: `INGOT_WEBHOOK_SECRET` when set, otherwise
+/// `INGOT_HOME/webhook-secret`, created (0600) on first start.
+pub(crate) fn webhook_secret(home: &std::path::Path) -> Result<String> {
+    if let Ok(secret) = std::env::var("INGOT_WEBHOOK_SECRET") {
+        if !secret.is_empty() {
+            return Ok(secret);
+        }
+    }
+    let path = home.join("webhook-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_string()),
+        _ => {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let secret = hex::encode(bytes);
+            write_secret_file(&path, &secret)?;
+            Ok(secret)
+        }
+    }
+}
+
 /// Writes a secret atomically with owner-only permissions (temp file + rename).
 fn write_secret_file(path: &std::path::Path, secret: &str) -> Result<()> {
     let fail = |e: std::io::Error| Error::internal(format!("cannot write {}: {e}", path.display()));

@@ -19,6 +19,8 @@ pub enum ErrorKind {
     NotAcceptable,
     /// The thing is not ready yet (e.g. an endpoint still loading).
     Unavailable,
+    /// The body is larger than allowed.
+    PayloadTooLarge,
     /// Our fault; details are logged, not returned.
     Internal,
 }
@@ -102,12 +104,15 @@ impl From<ingot_artifacts::Error> for Error {
 
 impl From<ingot_serve::Error> for Error {
     fn from(e: ingot_serve::Error) -> Self {
-        let kind = match &e {
-            ingot_serve::Error::UnsupportedMediaType { .. } => ErrorKind::UnsupportedMediaType,
-            ingot_serve::Error::NotAcceptable { .. } => ErrorKind::NotAcceptable,
-            ingot_serve::Error::BadBody(_)
-            | ingot_serve::Error::Data(_)
-            | ingot_serve::Error::Model(_) => ErrorKind::BadInput,
+        let kind = match e.status() {
+            415 => ErrorKind::UnsupportedMediaType,
+            406 => ErrorKind::NotAcceptable,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            503 => ErrorKind::Unavailable,
+            413 => ErrorKind::PayloadTooLarge,
+            status if (400..500).contains(&status) => ErrorKind::BadInput,
+            _ => ErrorKind::Internal,
         };
         Error::new(kind, e.to_string())
     }

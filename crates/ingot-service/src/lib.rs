@@ -7,17 +7,20 @@
 mod auth;
 mod autolog;
 mod datasets;
-mod endpoints;
 mod error;
+mod import;
 mod jobs;
 mod platform;
+mod serving;
 mod tracking;
+pub mod webhook;
 
 pub use auth::{hash_token, AdminToken};
 pub use autolog::{JOBS_EXPERIMENT, NATIVE_VERSION_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use jobs::JobProgress;
 pub use platform::{Platform, PlatformConfig, TrainingRequest};
+pub use serving::{Answer, Invocation, TransformRequest, VariantStats, CAPTURE_PREFIX};
 pub use tracking::{tracking_types, MetricSeries, RunComparison, TrackingStore};
 
 /// The reason recorded on jobs that were running when the server stopped.

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use ingot_artifacts::ArtifactStore;
 use ingot_core::records::{Job, LogLine, MetricPoint, ModelSummary, ModelVersion, TrainingSpec};
 use ingot_core::{validate_name, Hyperparameters};
-use ingot_serve::ModelCache;
+use ingot_serve::PoolFactory;
 use ingot_store::{MetadataStore, SqliteStore};
 
 use crate::jobs::{JobProgress, JobRunner};
 use crate::{Error, Result, INTERRUPTED_BY_RESTART};
 
 /// Where the platform keeps its state and how it runs jobs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PlatformConfig {
     /// `INGOT_HOME`: the SQLite database, the admin token and (by default) the artifacts.
     pub home: PathBuf,
@@ -24,6 +24,24 @@ pub struct PlatformConfig {
     pub job_workers: usize,
     /// Threads each training job may use.
     pub job_threads: usize,
+    /// How endpoint replicas run: `None` serves them inside this process; the server binary
+    /// passes a factory of child processes.
+    pub pool_factory: Option<Arc<dyn PoolFactory>>,
+    /// How often the autoscaler looks at traffic.
+    pub autoscale_interval: std::time::Duration,
+}
+
+impl std::fmt::Debug for PlatformConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlatformConfig")
+            .field("home", &self.home)
+            .field("artifacts", &self.artifacts)
+            .field("job_workers", &self.job_workers)
+            .field("job_threads", &self.job_threads)
+            .field("process_replicas", &self.pool_factory.is_some())
+            .field("autoscale_interval", &self.autoscale_interval)
+            .finish()
+    }
 }
 
 impl PlatformConfig {
@@ -35,6 +53,8 @@ impl PlatformConfig {
             artifacts: None,
             job_workers: 1,
             job_threads: cores,
+            pool_factory: None,
+            autoscale_interval: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -60,7 +80,9 @@ pub struct Platform {
     pub(crate) store: Arc<dyn MetadataStore>,
     pub(crate) artifacts: ArtifactStore,
     pub(crate) jobs: JobRunner,
-    pub(crate) models: ModelCache,
+    pub(crate) serving: crate::serving::Serving,
+    pub(crate) credentials: crate::serving::CredentialCache,
+    pub(crate) webhook_secret: String,
     home: PathBuf,
 }
 
@@ -99,14 +121,32 @@ impl Platform {
             config.job_workers.max(1),
             config.job_threads.max(1),
         );
+        let failed = store
+            .fail_unfinished_transform_jobs(INTERRUPTED_BY_RESTART)
+            .await?;
+        if failed > 0 {
+            tracing::warn!(
+                jobs = failed,
+                "marked transform jobs interrupted by restart as failed"
+            );
+        }
+        let factory = config
+            .pool_factory
+            .clone()
+            .unwrap_or_else(|| Arc::new(ingot_serve::InProcessFactory));
+        let webhook_secret = crate::auth::webhook_secret(&config.home)?;
         let platform = Arc::new(Platform {
             store,
+            serving: crate::serving::Serving::new(factory, artifacts.clone()),
             artifacts,
             jobs,
-            models: ModelCache::default(),
+            credentials: Default::default(),
+            webhook_secret,
             home: config.home.clone(),
         });
         platform.reload_endpoints().await?;
+        platform.start_autoscaler(config.autoscale_interval);
+        platform.start_async_worker();
         Ok(platform)
     }
 

@@ -24,10 +24,11 @@ pub mod tracking;
 mod tests;
 
 use ingot_core::records::{
-    ApiToken, DatasetSummary, DatasetVersion, Endpoint, Job, LogLine, MetricPoint, ModelSummary,
-    ModelVersion, NewDatasetVersion, NewModelVersion, TrainingSpec,
+    ApiToken, AsyncInvocation, AsyncStatus, DatasetSummary, DatasetVersion, Endpoint, EndpointKey,
+    Job, LogLine, MetricPoint, ModelSummary, ModelVersion, NewDatasetVersion, NewModelVersion,
+    TrainingSpec, TransformJob,
 };
-use ingot_core::{EndpointStatus, JobStatus, Metrics, TimestampMillis};
+use ingot_core::{EndpointConfig, EndpointStatus, JobStatus, Metrics, TimestampMillis};
 
 pub use error::{Error, Result};
 pub use sqlite::SqliteStore;
@@ -113,8 +114,11 @@ pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
     async fn list_model_versions(&self, model: &str) -> Result<Vec<ModelVersion>>;
 
     /// Records a new endpoint in status `Creating`; `AlreadyExists` if the name is taken and
-    /// `NotFound` if the model version does not exist.
-    async fn create_endpoint(&self, name: &str, model: &str, version: i64) -> Result<Endpoint>;
+    /// `NotFound` if a model version it serves does not exist.
+    async fn create_endpoint(&self, name: &str, config: &EndpointConfig) -> Result<Endpoint>;
+    /// Replaces an endpoint's serving configuration; `NotFound` for a missing endpoint or
+    /// model version.
+    async fn set_endpoint_config(&self, name: &str, config: &EndpointConfig) -> Result<Endpoint>;
     /// One endpoint.
     async fn endpoint(&self, name: &str) -> Result<Endpoint>;
     /// All endpoints, by name.
@@ -128,6 +132,51 @@ pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
     ) -> Result<Endpoint>;
     /// Deletes an endpoint; `NotFound` if absent.
     async fn delete_endpoint(&self, name: &str) -> Result<()>;
+
+    /// Stores a data-plane key of an endpoint (only its hash).
+    async fn create_endpoint_key(&self, key: &EndpointKey) -> Result<()>;
+    /// The endpoint key with this hash, if any.
+    async fn endpoint_key_by_hash(&self, key_hash: &str) -> Result<Option<EndpointKey>>;
+    /// An endpoint's keys, oldest first.
+    async fn list_endpoint_keys(&self, endpoint: &str) -> Result<Vec<EndpointKey>>;
+    /// Revokes one key.
+    async fn delete_endpoint_key(&self, endpoint: &str, id: &str) -> Result<()>;
+
+    /// Persists a queued asynchronous invocation (its payload is already in the artifact
+    /// store).
+    async fn create_async_invocation(&self, invocation: &AsyncInvocation) -> Result<()>;
+    /// One asynchronous invocation.
+    async fn async_invocation(&self, id: &str) -> Result<AsyncInvocation>;
+    /// Every queued invocation, oldest first (startup recovery).
+    async fn queued_async_invocations(&self) -> Result<Vec<AsyncInvocation>>;
+    /// Records an invocation's outcome: `output` is `(artifact hash, content type)`.
+    async fn finish_async_invocation(
+        &self,
+        id: &str,
+        status: AsyncStatus,
+        output: Option<(&str, &str)>,
+        failure_reason: Option<&str>,
+    ) -> Result<()>;
+    /// Records how the completion webhook went.
+    async fn set_async_webhook_status(&self, id: &str, status: &str) -> Result<()>;
+
+    /// Records a new batch transform job.
+    async fn create_transform_job(&self, job: &TransformJob) -> Result<()>;
+    /// One transform job.
+    async fn transform_job(&self, id: &str) -> Result<TransformJob>;
+    /// Every transform job, newest first.
+    async fn list_transform_jobs(&self) -> Result<Vec<TransformJob>>;
+    /// Records a transform job's outcome.
+    async fn finish_transform_job(
+        &self,
+        id: &str,
+        status: JobStatus,
+        output_version: Option<i64>,
+        rows: Option<i64>,
+        failure_reason: Option<&str>,
+    ) -> Result<()>;
+    /// Startup recovery: unfinished transform jobs fail with `reason`.
+    async fn fail_unfinished_transform_jobs(&self, reason: &str) -> Result<u64>;
 
     /// Stores an API token (only its hash); `AlreadyExists` if its id or hash is taken.
     async fn create_token(&self, token: &ApiToken) -> Result<()>;

@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tracking",
         include_str!("../migrations/0002_tracking.sql"),
     ),
+    (3, "serving", include_str!("../migrations/0003_serving.sql")),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -63,11 +63,13 @@ pub enum Command {
     /// Inspect the model registry
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Deploy a model version as a real-time endpoint
+    /// Deploy a model (or a pipeline, variants, multi-model) as a real-time or async endpoint
     Deploy(DeployArgs),
-    /// Inspect and delete endpoints
+    /// Inspect, update (weights, shadow, capture), key and delete endpoints
     #[command(subcommand)]
     Endpoint(EndpointCommand),
+    /// Score a dataset version into a new dataset (batch transform)
+    Transform(crate::commands::endpoints::TransformArgs),
     /// Inspect and stop training jobs
     #[command(subcommand)]
     Job(JobCommand),
@@ -82,6 +84,15 @@ pub enum Command {
     /// Write a generated sample dataset
     #[command(subcommand)]
     Sample(SampleCommand),
+    /// Data-quality and drift monitoring of local files (SageMaker Model Monitor files, HTML report)
+    #[command(subcommand)]
+    Monitor(crate::commands::monitor::MonitorCommand),
+    /// Internal: one endpoint replica, started by the server
+    #[command(hide = true)]
+    Replica(crate::commands::replica::ReplicaArgs),
+    /// Bias metrics and SHAP explanations of local files (SageMaker Clarify-style)
+    #[command(subcommand)]
+    Clarify(crate::commands::clarify::ClarifyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +220,8 @@ pub struct PredictArgs {
     pub file: PathBuf,
 }
 
+pub use crate::commands::endpoints::{DeployArgs, EndpointCommand};
+
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// List registered models
@@ -228,6 +241,8 @@ pub enum ModelCommand {
         /// NAME:VERSION
         reference: String,
     },
+    /// Import a model trained elsewhere: ONNX, XGBoost JSON or LightGBM text
+    Import(crate::commands::endpoints::ImportArgs),
     /// Require approval before a model's versions can be deployed (--off to lift it)
     RequireApproval {
         name: String,
@@ -277,28 +292,6 @@ pub enum RunCommand {
         #[arg(long = "metric")]
         metrics: Vec<String>,
     },
-}
-
-#[derive(Debug, Args)]
-pub struct DeployArgs {
-    /// Model to deploy: NAME or NAME:VERSION
-    pub reference: String,
-    /// Endpoint name
-    #[arg(long)]
-    pub endpoint: String,
-    /// Wait until the endpoint is in service
-    #[arg(long)]
-    pub wait: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum EndpointCommand {
-    /// List endpoints
-    List,
-    /// Show an endpoint
-    Show { name: String },
-    /// Delete an endpoint
-    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -222,6 +222,26 @@ impl Client {
         Ok(())
     }
 
+    /// Sends a raw body to a path and reads a JSON answer (model import).
+    pub async fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<T> {
+        let builder = self
+            .request(Method::POST, path)
+            .header("content-type", content_type)
+            .body(body);
+        self.json(builder).await
+    }
+
+    /// DELETEs a path.
+    pub async fn delete_path(&self, path: &str) -> Result<()> {
+        self.send(self.request(Method::DELETE, path)).await?;
+        Ok(())
+    }
+
     /// Lists algorithms.
     pub async fn algorithms(&self) -> Result<Vec<AlgorithmView>> {
         self.get("/api/v1/algorithms").await

@@ -1,11 +1,15 @@
 //! One module per top-level command.
 
+pub mod clarify;
 pub mod datasets;
+pub mod endpoints;
 pub mod evaluate;
 pub mod jobs;
+pub mod monitor;
 pub mod predict;
 pub mod quickstart;
 pub mod registry;
+pub mod replica;
 pub mod server;
 pub mod tracking;
 pub mod train;

@@ -45,7 +45,10 @@ fn main() -> ExitCode {
     // Client commands behave like Unix tools: `ingot ... | head` ends quietly. Commands that
     // run a server keep Rust's default (SIGPIPE ignored), so a client hanging up on a socket
     // can never kill the process.
-    if !matches!(cli.command, Command::Server(_) | Command::Quickstart(_)) {
+    if !matches!(
+        cli.command,
+        Command::Server(_) | Command::Quickstart(_) | Command::Replica(_)
+    ) {
         sigpipe::reset();
     }
     // The server logs its work; client commands only warn, keeping stdout and stderr readable.
@@ -92,12 +95,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => commands::predict::run(&context, args).await,
         Command::Evaluate(args) => commands::evaluate::run(&context, args).await,
         Command::Model(command) => commands::registry::model(&context, command).await,
-        Command::Deploy(args) => commands::registry::deploy(&context, args).await,
-        Command::Endpoint(command) => commands::registry::endpoint(&context, command).await,
+        Command::Deploy(args) => commands::endpoints::deploy(&context, args).await,
+        Command::Endpoint(command) => commands::endpoints::endpoint(&context, command).await,
+        Command::Transform(args) => commands::endpoints::transform(&context, args).await,
         Command::Job(command) => commands::jobs::run(&context, command).await,
         Command::Experiment(command) => commands::tracking::experiment(&context, command).await,
         Command::Run(command) => commands::tracking::run(&context, command).await,
         Command::Algorithms => commands::registry::algorithms(&context).await,
+        Command::Monitor(command) => commands::monitor::run(&context, command).await,
+        Command::Replica(args) => commands::replica::run(args).await,
+        Command::Clarify(command) => commands::clarify::run(&context, command).await,
         Command::Sample(SampleCommand::Churn { rows, seed, out }) => {
             let csv = sample::churn_csv(*rows, *seed);
             commands::train::write_atomically(out, csv.as_bytes())?;

@@ -3,7 +3,7 @@
 
 use arrow_array::RecordBatch;
 use ingot_algo::preprocess::Preprocessor;
-use ingot_algo::{Error, Estimator, FeatureImportance, Predictions, Result};
+use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions, Result};
 use serde::{Deserialize, Serialize};
 
 use super::params::ForestParams;
@@ -112,6 +112,22 @@ impl ForestModel {
     pub fn importance(&self) -> Vec<FeatureImportance> {
         crate::ensemble::feature_importance(&self.preprocessor.feature_names, &self.trees)
     }
+
+    /// Exact TreeSHAP attributions of the averaged tree outputs (before clamping and
+    /// normalization), covers being the bootstrap weights.
+    pub fn explain(&self, features: &RecordBatch) -> Result<Attributions> {
+        let x = self.preprocessor.transform(features)?;
+        let members = (self.trees.len() / self.outputs) as f64;
+        Ok(crate::shap::attributions(
+            &self.trees,
+            (self.outputs, 1.0 / members, crate::shap::Cover::Hessian),
+            &[],
+            self.classes.as_deref(),
+            &self.preprocessor.feature_names,
+            &x.data,
+            x.rows,
+        ))
+    }
 }
 
 impl Estimator for ForestModel {
@@ -148,5 +164,9 @@ impl Estimator for ForestModel {
 
     fn feature_importance(&self) -> Option<Vec<FeatureImportance>> {
         Some(self.importance())
+    }
+
+    fn shap_values(&self, features: &RecordBatch) -> Option<Result<Attributions>> {
+        Some(self.explain(features))
     }
 }

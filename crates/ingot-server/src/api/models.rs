@@ -77,3 +77,44 @@ pub(crate) async fn artifact(
         bytes,
     ))
 }
+
+/// How an imported model file is described.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct ImportParams {
+    /// `onnx`, `xgboost` or `lightgbm`.
+    format: String,
+    /// Input columns in feature order, `name:type,name:type` (default: from the file).
+    schema: Option<String>,
+    /// Class labels in output order, comma-separated (default: from the file, or 0..k-1).
+    classes: Option<String>,
+}
+
+/// Imports a model trained elsewhere (the request body is the model file) as a new version.
+#[utoipa::path(post, path = "/models/{name}/import", tag = "models",
+    params(("name" = String, Path, description = "Model name"), ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ModelVersionView), (status = 400, body = ErrorBody)))]
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    crate::extract::ApiQuery(params): crate::extract::ApiQuery<ImportParams>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(axum::http::StatusCode, Json<ModelVersionView>), ApiError> {
+    let body = body?;
+    let schema = params
+        .schema
+        .as_deref()
+        .map(ingot_core::Schema::parse_spec)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let classes = params.classes.map(|c| {
+        c.split(',')
+            .map(|s| s.trim().to_string())
+            .collect::<Vec<_>>()
+    });
+    let version = state
+        .platform
+        .import_model(&name, &params.format, body, schema, classes)
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(version.into())))
+}

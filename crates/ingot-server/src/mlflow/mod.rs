@@ -68,6 +68,7 @@ impl From<ingot_service::Error> for MlflowError {
             ErrorKind::Unauthenticated => ErrorCode::Unauthenticated,
             ErrorKind::UnsupportedMediaType | ErrorKind::NotAcceptable => ErrorCode::BadRequest,
             ErrorKind::Unavailable => ErrorCode::TemporarilyUnavailable,
+            ErrorKind::PayloadTooLarge => ErrorCode::InvalidParameterValue,
             ErrorKind::Internal => {
                 let request_id = uuid::Uuid::new_v4();
                 tracing::error!(%request_id, error = %e.message, "internal error (mlflow api)");

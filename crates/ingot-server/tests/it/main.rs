@@ -9,6 +9,8 @@ mod forest;
 mod gbdt;
 mod learners;
 mod mlflow;
+mod serving;
+mod serving_jobs;
 mod training;
 
 use std::sync::Arc;
@@ -32,11 +34,17 @@ pub(crate) struct TestApp {
 }
 
 pub(crate) async fn app() -> TestApp {
+    app_with(|_| {}).await
+}
+
+/// An app whose platform configuration the test adjusts first.
+pub(crate) async fn app_with(adjust: impl FnOnce(&mut PlatformConfig)) -> TestApp {
     let home = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
     let artifacts =
         ArtifactStore::open(&home.path().join("artifacts").display().to_string()).unwrap();
-    let config = PlatformConfig::new(home.path());
+    let mut config = PlatformConfig::new(home.path());
+    adjust(&mut config);
     let platform = Platform::with_stores(store, artifacts, &config)
         .await
         .unwrap();
@@ -53,6 +61,7 @@ pub(crate) async fn app() -> TestApp {
 
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
     pub(crate) content_type: String,
     pub(crate) body: Vec<u8>,
 }
@@ -70,6 +79,14 @@ impl Reply {
             .to_string()
     }
 
+    pub(crate) fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -79,6 +96,7 @@ impl TestApp {
     pub(crate) async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
@@ -93,6 +111,7 @@ impl TestApp {
             .to_vec();
         Reply {
             status,
+            headers,
             content_type,
             body,
         }

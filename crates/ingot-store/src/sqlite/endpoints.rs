@@ -1,19 +1,47 @@
-//! Real-time endpoints serving a pinned model version.
+//! Endpoints and their serving configurations.
 
+use ingot_core::endpoint_config::ModelStep;
 use ingot_core::records::Endpoint;
-use ingot_core::EndpointStatus;
+use ingot_core::{EndpointConfig, EndpointStatus};
 use sqlx::SqlitePool;
 
 use super::begin_write;
 use super::rows::{self, ENDPOINT_COLUMNS};
 use crate::{now_millis, Error, Result};
 
+/// The model an endpoint lists (and pins by foreign key): the first production variant's
+/// answering step; none for multi-model endpoints.
+fn listed_model(config: &EndpointConfig) -> Option<&ModelStep> {
+    config.variants.first().and_then(|v| v.steps.last())
+}
+
+/// Checks that every model version the configuration serves exists.
+async fn check_versions(tx: &mut sqlx::SqliteConnection, config: &EndpointConfig) -> Result<()> {
+    for step in config.steps() {
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM model_versions WHERE model = ? AND version = ?",
+        )
+        .bind(&step.model)
+        .bind(step.version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Err(Error::version_not_found(
+                "model version",
+                &step.model,
+                step.version,
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn create(
     pool: &SqlitePool,
     name: &str,
-    model: &str,
-    version: i64,
+    config: &EndpointConfig,
 ) -> Result<Endpoint> {
+    let config_json = rows::to_json(config, "endpoint configuration")?;
     let mut tx = begin_write(pool).await?;
     let taken: Option<String> = sqlx::query_scalar("SELECT name FROM endpoints WHERE name = ?")
         .bind(name)
@@ -25,37 +53,64 @@ pub(crate) async fn create(
             name: name.to_string(),
         });
     }
-    let model_exists: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM model_versions WHERE model = ? AND version = ?")
-            .bind(model)
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if model_exists.is_none() {
-        return Err(Error::version_not_found("model version", model, version));
-    }
+    check_versions(&mut tx, config).await?;
+    let listed = listed_model(config);
     let now = now_millis();
     sqlx::query(&format!(
-        "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?)"
+        "INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)"
     ))
     .bind(name)
-    .bind(model)
-    .bind(version)
+    .bind(listed.map(|s| s.model.as_str()))
+    .bind(listed.map(|s| s.version))
+    .bind(&config_json)
     .bind(EndpointStatus::Creating.as_str())
     .bind(now)
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE name = ?"
+    ))
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(Endpoint {
-        name: name.to_string(),
-        model: model.to_string(),
-        model_version: version,
-        status: EndpointStatus::Creating,
-        failure_reason: None,
-        created_at: now,
-        updated_at: now,
-    })
+    rows::endpoint(&row)
+}
+
+/// Replaces an endpoint's configuration (status unchanged).
+pub(crate) async fn set_config(
+    pool: &SqlitePool,
+    name: &str,
+    config: &EndpointConfig,
+) -> Result<Endpoint> {
+    let config_json = rows::to_json(config, "endpoint configuration")?;
+    let mut tx = begin_write(pool).await?;
+    check_versions(&mut tx, config).await?;
+    let listed = listed_model(config);
+    let changed = sqlx::query(
+        "UPDATE endpoints SET model = ?, model_version = ?, config = ?, updated_at = ? \
+         WHERE name = ?",
+    )
+    .bind(listed.map(|s| s.model.as_str()))
+    .bind(listed.map(|s| s.version))
+    .bind(&config_json)
+    .bind(now_millis())
+    .bind(name)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(Error::not_found("endpoint", name));
+    }
+    let row = sqlx::query(&format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM endpoints WHERE name = ?"
+    ))
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows::endpoint(&row)
 }
 
 pub(crate) async fn get(pool: &SqlitePool, name: &str) -> Result<Endpoint> {

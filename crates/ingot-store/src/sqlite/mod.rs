@@ -16,6 +16,7 @@ mod rows;
 mod run_search;
 mod runs;
 mod search;
+mod serving;
 mod tokens;
 mod tracking_impl;
 
@@ -24,10 +25,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use ingot_core::records::{
-    ApiToken, DatasetSummary, DatasetVersion, Endpoint, Job, LogLine, MetricPoint, ModelSummary,
-    ModelVersion, NewDatasetVersion, NewModelVersion, TrainingSpec,
+    ApiToken, AsyncInvocation, AsyncStatus, DatasetSummary, DatasetVersion, Endpoint, EndpointKey,
+    Job, LogLine, MetricPoint, ModelSummary, ModelVersion, NewDatasetVersion, NewModelVersion,
+    TrainingSpec, TransformJob,
 };
-use ingot_core::{EndpointStatus, JobStatus, Metrics};
+use ingot_core::{EndpointConfig, EndpointStatus, JobStatus, Metrics};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -199,8 +201,82 @@ impl MetadataStore for SqliteStore {
         models::list_versions(&self.pool, model).await
     }
 
-    async fn create_endpoint(&self, name: &str, model: &str, version: i64) -> Result<Endpoint> {
-        endpoints::create(&self.pool, name, model, version).await
+    async fn create_endpoint(&self, name: &str, config: &EndpointConfig) -> Result<Endpoint> {
+        endpoints::create(&self.pool, name, config).await
+    }
+
+    async fn set_endpoint_config(&self, name: &str, config: &EndpointConfig) -> Result<Endpoint> {
+        endpoints::set_config(&self.pool, name, config).await
+    }
+
+    async fn create_endpoint_key(&self, key: &EndpointKey) -> Result<()> {
+        serving::create_key(&self.pool, key).await
+    }
+
+    async fn endpoint_key_by_hash(&self, key_hash: &str) -> Result<Option<EndpointKey>> {
+        serving::key_by_hash(&self.pool, key_hash).await
+    }
+
+    async fn list_endpoint_keys(&self, endpoint: &str) -> Result<Vec<EndpointKey>> {
+        serving::list_keys(&self.pool, endpoint).await
+    }
+
+    async fn delete_endpoint_key(&self, endpoint: &str, id: &str) -> Result<()> {
+        serving::delete_key(&self.pool, endpoint, id).await
+    }
+
+    async fn create_async_invocation(&self, invocation: &AsyncInvocation) -> Result<()> {
+        serving::create_async(&self.pool, invocation).await
+    }
+
+    async fn async_invocation(&self, id: &str) -> Result<AsyncInvocation> {
+        serving::get_async(&self.pool, id).await
+    }
+
+    async fn queued_async_invocations(&self) -> Result<Vec<AsyncInvocation>> {
+        serving::queued_async(&self.pool).await
+    }
+
+    async fn finish_async_invocation(
+        &self,
+        id: &str,
+        status: AsyncStatus,
+        output: Option<(&str, &str)>,
+        failure_reason: Option<&str>,
+    ) -> Result<()> {
+        serving::finish_async(&self.pool, id, status, output, failure_reason).await
+    }
+
+    async fn set_async_webhook_status(&self, id: &str, status: &str) -> Result<()> {
+        serving::set_webhook_status(&self.pool, id, status).await
+    }
+
+    async fn create_transform_job(&self, job: &TransformJob) -> Result<()> {
+        serving::create_transform(&self.pool, job).await
+    }
+
+    async fn transform_job(&self, id: &str) -> Result<TransformJob> {
+        serving::get_transform(&self.pool, id).await
+    }
+
+    async fn list_transform_jobs(&self) -> Result<Vec<TransformJob>> {
+        serving::list_transforms(&self.pool).await
+    }
+
+    async fn finish_transform_job(
+        &self,
+        id: &str,
+        status: JobStatus,
+        output_version: Option<i64>,
+        rows: Option<i64>,
+        failure_reason: Option<&str>,
+    ) -> Result<()> {
+        serving::finish_transform(&self.pool, id, status, output_version, rows, failure_reason)
+            .await
+    }
+
+    async fn fail_unfinished_transform_jobs(&self, reason: &str) -> Result<u64> {
+        serving::fail_unfinished_transforms(&self.pool, reason).await
     }
 
     async fn endpoint(&self, name: &str) -> Result<Endpoint> {

@@ -20,7 +20,7 @@ pub(crate) const MODEL_VERSION_COLUMNS: &str = "model, version, artifact_hash, a
      metrics_json, input_schema_json, job_id, dataset, dataset_version, created_at";
 
 pub(crate) const ENDPOINT_COLUMNS: &str =
-    "name, model, model_version, status, failure_reason, created_at, updated_at";
+    "name, model, model_version, config, status, failure_reason, created_at, updated_at";
 
 pub(crate) const TOKEN_COLUMNS: &str = "id, name, token_hash, is_admin, created_at";
 
@@ -123,9 +123,24 @@ pub(crate) fn model_version(row: &SqliteRow) -> Result<ModelVersion> {
 pub(crate) fn endpoint(row: &SqliteRow) -> Result<Endpoint> {
     let name: String = row.try_get("name")?;
     let what = || format!("endpoint {name}");
+    let model: Option<String> = row.try_get("model")?;
+    let model_version: Option<i64> = row.try_get("model_version")?;
+    let config_text: Option<String> = row.try_get("config")?;
+    // Endpoints from before configurations serve their pinned model as one variant.
+    let config = match config_text {
+        Some(text) => serde_json::from_str(&text).map_err(|e| Error::Corrupt {
+            what: what(),
+            reason: format!("column config: {e}"),
+        })?,
+        None => ingot_core::EndpointConfig::single(
+            model.as_deref().unwrap_or_default(),
+            model_version.unwrap_or_default(),
+        ),
+    };
     Ok(Endpoint {
-        model: row.try_get("model")?,
-        model_version: row.try_get("model_version")?,
+        model: model.unwrap_or_default(),
+        model_version: model_version.unwrap_or_default(),
+        config,
         status: parsed(row, "status", &what)?,
         failure_reason: row.try_get("failure_reason")?,
         created_at: row.try_get("created_at")?,

@@ -33,7 +33,10 @@ async fn reopening_keeps_everything_and_migrations_are_idempotent() {
             .complete_job("j1", &super::metrics(0.7), new_model("m"))
             .await
             .unwrap();
-        store.create_endpoint("ep", "m", 1).await.unwrap();
+        store
+            .create_endpoint("ep", &ingot_core::EndpointConfig::single("m", 1))
+            .await
+            .unwrap();
         store.close().await;
     }
     let store = SqliteStore::open(&path).await.unwrap();

@@ -110,11 +110,12 @@ async fn walk_through(context: &CliContext, args: &QuickstartArgs, client: &Clie
     client
         .deploy(&CreateEndpoint {
             name: ENDPOINT.to_string(),
-            model: DATASET.to_string(),
+            model: Some(DATASET.to_string()),
             version: Some(version),
+            config: None,
         })
         .await?;
-    let endpoint = super::registry::wait_for_endpoint(client, ENDPOINT).await?;
+    let endpoint = super::endpoints::wait_for_endpoint(client, ENDPOINT).await?;
     let url = format!("{}{}", client.base(), endpoint.invocations_path);
     step(
         context,

@@ -1,13 +1,9 @@
 //! `ingot model`, `ingot deploy`, `ingot endpoint` and `ingot algorithms`.
 
-use std::time::Duration;
-
-use anyhow::{bail, Result};
+use anyhow::Result;
 use ingot_core::ModelRef;
-use ingot_protocol::{CreateEndpoint, EndpointView};
 
-use crate::cli::{DeployArgs, EndpointCommand, ModelCommand};
-use crate::client::Client;
+use crate::cli::ModelCommand;
 use crate::context::CliContext;
 use crate::output::{metrics_line, print_json, print_table, timestamp};
 
@@ -32,6 +28,9 @@ pub async fn model(context: &CliContext, command: &ModelCommand) -> Result<()> {
                 })
                 .collect();
             print_table(&["NAME", "LATEST", "VERSIONS", "CREATED"], &rows);
+        }
+        ModelCommand::Import(args) => {
+            return crate::commands::endpoints::import(context, args).await;
         }
         ModelCommand::Approve { .. }
         | ModelCommand::Reject { .. }
@@ -119,97 +118,6 @@ fn indent(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
             row
         })
         .collect()
-}
-
-/// Runs `ingot deploy`.
-pub async fn deploy(context: &CliContext, args: &DeployArgs) -> Result<()> {
-    let reference: ModelRef = args.reference.parse()?;
-    let client = context.client()?;
-    let endpoint = client
-        .deploy(&CreateEndpoint {
-            name: args.endpoint.clone(),
-            model: reference.name,
-            version: reference.version,
-        })
-        .await?;
-    let endpoint = if args.wait {
-        wait_for_endpoint(&client, &endpoint.name).await?
-    } else {
-        endpoint
-    };
-    if context.json() {
-        return print_json(&endpoint);
-    }
-    println!(
-        "endpoint {} ({}:{}): {}",
-        endpoint.name, endpoint.model, endpoint.model_version, endpoint.status
-    );
-    println!("{}{}", client.base(), endpoint.invocations_path);
-    Ok(())
-}
-
-/// Polls an endpoint until it is in service; fails if it failed.
-pub async fn wait_for_endpoint(client: &Client, name: &str) -> Result<EndpointView> {
-    loop {
-        let endpoint = client.endpoint(name).await?;
-        match endpoint.status.as_str() {
-            "InService" => return Ok(endpoint),
-            "Failed" => bail!(
-                "endpoint {name} failed: {}",
-                endpoint
-                    .failure_reason
-                    .as_deref()
-                    .unwrap_or("no reason recorded")
-            ),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
-/// Runs an endpoint subcommand.
-pub async fn endpoint(context: &CliContext, command: &EndpointCommand) -> Result<()> {
-    let client = context.client()?;
-    match command {
-        EndpointCommand::List => {
-            let endpoints = client.list_endpoints().await?;
-            if context.json() {
-                return print_json(&endpoints);
-            }
-            let rows: Vec<Vec<String>> = endpoints
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.name.clone(),
-                        format!("{}:{}", e.model, e.model_version),
-                        e.status.clone(),
-                        timestamp(e.created_at),
-                    ]
-                })
-                .collect();
-            print_table(&["NAME", "MODEL", "STATUS", "CREATED"], &rows);
-        }
-        EndpointCommand::Show { name } => {
-            let endpoint = client.endpoint(name).await?;
-            if context.json() {
-                return print_json(&endpoint);
-            }
-            println!("endpoint {}", endpoint.name);
-            println!("model {}:{}", endpoint.model, endpoint.model_version);
-            println!("status {}", endpoint.status);
-            if let Some(reason) = &endpoint.failure_reason {
-                println!("reason {reason}");
-            }
-            println!("url {}{}", client.base(), endpoint.invocations_path);
-        }
-        EndpointCommand::Delete { name } => {
-            client.delete_endpoint(name).await?;
-            if context.json() {
-                return print_json(&serde_json::json!({ "deleted": name }));
-            }
-            println!("deleted endpoint {name}");
-        }
-    }
-    Ok(())
 }
 
 /// Runs `ingot algorithms`.

@@ -1,0 +1,393 @@
+//! How an endpoint is served: production variants with weights and replica ranges, an optional
+//! shadow, data capture, dynamic batching, multi-model hosting and autoscaling. Plain data,
+//! validated here so every transport rejects the same mistakes with the same words.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{validate_name, Error, Result};
+
+/// Default scale-in and scale-out cooldown, as SageMaker's target tracking.
+pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
+
+/// The whole serving configuration of one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Production variants; traffic is split by weight (or chosen per request).
+    pub variants: Vec<VariantConfig>,
+    /// A variant that receives a sampled copy of traffic and never answers clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowConfig>,
+    /// Request/response capture into the artifact store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_capture: Option<DataCaptureConfig>,
+    /// Dynamic batching of concurrent requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching: Option<BatchingConfig>,
+    /// Serve many models chosen per request instead of the variants' fixed model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_model: Option<MultiModelConfig>,
+    /// Target-tracking autoscaling of every variant within its replica range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingConfig>,
+    /// Real-time (answers in the request) or asynchronous (queued, answered later).
+    #[serde(default)]
+    pub mode: EndpointMode,
+}
+
+/// How an endpoint answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointMode {
+    /// `/invocations` answers with the predictions.
+    #[default]
+    RealTime,
+    /// `/async-invocations` queues the request and answers with an id to poll.
+    Async,
+}
+
+/// One step of a variant: a registered model version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelStep {
+    /// Registered model name.
+    pub model: String,
+    /// Its version.
+    pub version: i64,
+}
+
+/// A production variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantConfig {
+    /// Variant name, unique within the endpoint (`X-Ingot-Target-Variant`).
+    pub name: String,
+    /// The inference pipeline: each step's output feeds the next; the last one answers.
+    /// A plain model is a one-step pipeline. Empty for multi-model endpoints.
+    #[serde(default)]
+    pub steps: Vec<ModelStep>,
+    /// Relative traffic weight (≥ 0; weights need not sum to 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Fewest replicas (0 allows scale to zero).
+    #[serde(default = "one_u32")]
+    pub min_replicas: u32,
+    /// Most replicas.
+    #[serde(default = "one_u32")]
+    pub max_replicas: u32,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// A shadow variant and the share of traffic it mirrors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowConfig {
+    /// The shadow's model (weight is ignored).
+    pub variant: VariantConfig,
+    /// Percentage of requests copied to it, 0–100.
+    #[serde(default = "hundred")]
+    pub sample_percent: f64,
+}
+
+fn hundred() -> f64 {
+    100.0
+}
+
+/// Data capture settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataCaptureConfig {
+    /// Percentage of requests captured, 0–100.
+    #[serde(default = "hundred")]
+    pub sample_percent: f64,
+}
+
+/// Dynamic batching: concurrent requests are scored together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchingConfig {
+    /// Most rows scored in one batch.
+    pub max_batch_size: u32,
+    /// Longest a request waits for others, in microseconds.
+    pub max_delay_us: u64,
+}
+
+/// Multi-model hosting: `X-Ingot-Target-Model: NAME[:VERSION]` picks the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultiModelConfig {
+    /// Only registered models whose names start with this prefix can be targeted.
+    #[serde(default)]
+    pub model_prefix: String,
+    /// Loaded models are evicted least-recently-used beyond this many bytes of model files.
+    pub memory_budget_bytes: u64,
+}
+
+/// Target-tracking autoscaling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalingConfig {
+    /// What is tracked.
+    #[serde(default)]
+    pub metric: ScalingMetric,
+    /// The value per replica the scaler aims for (invocations per replica per minute, or
+    /// concurrent requests per replica).
+    pub target_value: f64,
+    /// Seconds after a scale-out before another scale-out.
+    #[serde(default = "cooldown")]
+    pub scale_out_cooldown_secs: u64,
+    /// Seconds after any scaling before a scale-in.
+    #[serde(default = "cooldown")]
+    pub scale_in_cooldown_secs: u64,
+}
+
+fn cooldown() -> u64 {
+    DEFAULT_COOLDOWN_SECS
+}
+
+/// The tracked metric.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalingMetric {
+    /// Invocations per replica per minute (SageMaker's `InvocationsPerInstance`).
+    #[default]
+    InvocationsPerReplica,
+    /// In-flight requests per replica.
+    ConcurrencyPerReplica,
+}
+
+impl EndpointConfig {
+    /// One variant named `primary` serving one model version with one replica.
+    pub fn single(model: &str, version: i64) -> EndpointConfig {
+        EndpointConfig {
+            variants: vec![VariantConfig {
+                name: "primary".to_string(),
+                steps: vec![ModelStep {
+                    model: model.to_string(),
+                    version,
+                }],
+                weight: 1.0,
+                min_replicas: 1,
+                max_replicas: 1,
+            }],
+            shadow: None,
+            data_capture: None,
+            batching: None,
+            multi_model: None,
+            autoscaling: None,
+            mode: EndpointMode::RealTime,
+        }
+    }
+
+    /// Checks the configuration; the error names the offending field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: String, reason: String| Err(Error::InvalidConfig { field, reason });
+        if self.variants.is_empty() {
+            return bad("variants".into(), "at least one variant is required".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, variant) in self.variants.iter().enumerate() {
+            let field = format!("variants[{i}]");
+            variant.validate(&field, self.multi_model.is_some())?;
+            if !names.insert(variant.name.as_str()) {
+                return bad(
+                    format!("{field}.name"),
+                    format!("duplicate variant name {:?}", variant.name),
+                );
+            }
+        }
+        if self.variants.iter().all(|v| v.weight == 0.0) {
+            return bad(
+                "variants".into(),
+                "at least one variant needs a weight above 0".into(),
+            );
+        }
+        if let Some(shadow) = &self.shadow {
+            shadow
+                .variant
+                .validate("shadow.variant", self.multi_model.is_some())?;
+            if names.contains(shadow.variant.name.as_str()) {
+                return bad(
+                    "shadow.variant.name".into(),
+                    format!("{:?} is already a production variant", shadow.variant.name),
+                );
+            }
+            percent("shadow.sample_percent", shadow.sample_percent)?;
+        }
+        if let Some(capture) = &self.data_capture {
+            percent("data_capture.sample_percent", capture.sample_percent)?;
+        }
+        if let Some(batching) = &self.batching {
+            if batching.max_batch_size == 0 {
+                return bad(
+                    "batching.max_batch_size".into(),
+                    "must be at least 1".into(),
+                );
+            }
+            if batching.max_delay_us > 1_000_000 {
+                return bad(
+                    "batching.max_delay_us".into(),
+                    "must be at most 1000000 (one second)".into(),
+                );
+            }
+        }
+        if let Some(multi) = &self.multi_model {
+            if multi.memory_budget_bytes == 0 {
+                return bad(
+                    "multi_model.memory_budget_bytes".into(),
+                    "must be above 0".into(),
+                );
+            }
+        }
+        if let Some(scaling) = &self.autoscaling {
+            if !(scaling.target_value.is_finite() && scaling.target_value > 0.0) {
+                return bad(
+                    "autoscaling.target_value".into(),
+                    "must be a positive number".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every model version the configuration serves (production variants, then the shadow).
+    pub fn steps(&self) -> impl Iterator<Item = &ModelStep> {
+        self.variants
+            .iter()
+            .chain(self.shadow.as_ref().map(|s| &s.variant))
+            .flat_map(|v| v.steps.iter())
+    }
+}
+
+impl VariantConfig {
+    fn validate(&self, field: &str, multi_model: bool) -> Result<()> {
+        let bad = |sub: &str, reason: String| {
+            Err(Error::InvalidConfig {
+                field: format!("{field}.{sub}"),
+                reason,
+            })
+        };
+        if let Err(e) = validate_name(&self.name) {
+            return bad("name", e.to_string());
+        }
+        if multi_model && !self.steps.is_empty() {
+            return bad(
+                "steps",
+                "multi-model endpoints pick the model per request; leave steps empty".into(),
+            );
+        }
+        if !multi_model && self.steps.is_empty() {
+            return bad("steps", "at least one model step is required".into());
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Err(e) = validate_name(&step.model) {
+                return bad(&format!("steps[{i}].model"), e.to_string());
+            }
+            if step.version < 1 {
+                return bad(&format!("steps[{i}].version"), "must be 1 or more".into());
+            }
+        }
+        if !(self.weight.is_finite() && self.weight >= 0.0) {
+            return bad(
+                "weight",
+                format!("must be a number ≥ 0, got {}", self.weight),
+            );
+        }
+        if self.max_replicas == 0 || self.max_replicas < self.min_replicas {
+            return bad(
+                "max_replicas",
+                format!(
+                    "must be at least 1 and at least min_replicas ({})",
+                    self.min_replicas
+                ),
+            );
+        }
+        if self.max_replicas > 64 {
+            return bad("max_replicas", "must be at most 64".into());
+        }
+        Ok(())
+    }
+}
+
+fn percent(field: &str, value: f64) -> Result<()> {
+    if !(0.0..=100.0).contains(&value) {
+        return Err(Error::InvalidConfig {
+            field: field.to_string(),
+            reason: format!("must be between 0 and 100, got {value}"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_is_valid_and_round_trips() {
+        let config = EndpointConfig::single("churn", 3);
+        config.validate().unwrap();
+        let json = serde_json::to_string(&config).unwrap();
+        let back: EndpointConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, config);
+    }
+
+    #[test]
+    fn defaults_fill_weight_and_replicas() {
+        let config: EndpointConfig = serde_json::from_str(
+            r#"{"variants":[{"name":"a","steps":[{"model":"m","version":1}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(config.variants[0].weight, 1.0);
+        assert_eq!(config.variants[0].max_replicas, 1);
+        assert_eq!(config.mode, EndpointMode::RealTime);
+    }
+
+    #[test]
+    fn mistakes_name_the_field() {
+        let mut config = EndpointConfig::single("m", 1);
+        config.variants.push(config.variants[0].clone());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("variants[1].name"), "{err}");
+
+        let mut config = EndpointConfig::single("m", 1);
+        config.variants[0].weight = -1.0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("variants[0].weight"), "{err}");
+
+        let mut config = EndpointConfig::single("m", 1);
+        config.variants[0].min_replicas = 3;
+        config.variants[0].max_replicas = 2;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("max_replicas"), "{err}");
+
+        let mut config = EndpointConfig::single("m", 1);
+        config.data_capture = Some(DataCaptureConfig {
+            sample_percent: 150.0,
+        });
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("data_capture.sample_percent"), "{err}");
+
+        let mut config = EndpointConfig::single("m", 1);
+        config.multi_model = Some(MultiModelConfig {
+            model_prefix: String::new(),
+            memory_budget_bytes: 1 << 20,
+        });
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("variants[0].steps"), "{err}");
+
+        let err = serde_json::from_str::<EndpointConfig>(
+            r#"{"variants":[{"name":"a","steps":[],"wieght":2}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("wieght"), "{err}");
+    }
+}

@@ -1,0 +1,20 @@
+//! Endpoint replicas as separate OS processes, so a crashing or leaking model cannot take the
+//! control plane down: [`ProcessFactory`]/[`ProcessPool`] (the front side: spawning,
+//! supervision with restarts, least-in-flight routing with one retry, scaling with drain), the
+//! child's entry point [`child::run`] (`ingot replica`), and the internal HTTP/1.1-over-Unix-
+//! socket protocol between them ([`wire`]).
+
+pub mod child;
+mod conn;
+mod error;
+mod factory;
+mod pool;
+mod process;
+mod replica;
+mod supervisor;
+pub mod wire;
+
+pub use child::{ArtifactSource, ChildArgs};
+pub use error::{Error, Result};
+pub use factory::ProcessFactory;
+pub use pool::ProcessPool;

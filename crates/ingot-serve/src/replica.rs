@@ -1,0 +1,142 @@
+//! The replica contract: what the front (routing, auth, capture, metrics) sends to whatever
+//! hosts a variant's models, whether that is the server process itself or a child process.
+//!
+//! A [`ReplicaPool`] is one variant's set of replicas. The front asks the pool to answer a
+//! request; the pool picks a replica, retries once on another replica when the chosen one
+//! dies mid-request, and grows or shrinks when the autoscaler says so.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use ingot_core::endpoint_config::{BatchingConfig, MultiModelConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+
+/// A model version resolved down to its stored artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResolvedModel {
+    /// Registered model name.
+    pub model: String,
+    /// Version.
+    pub version: i64,
+    /// sha256 of the model file in the artifact store.
+    pub artifact_hash: String,
+    /// Size of the model file in bytes (the multi-model memory estimate).
+    pub size_bytes: u64,
+}
+
+/// Everything a replica needs to serve one variant. Serializable, so a child process can
+/// receive it as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaSpec {
+    /// Endpoint name (for logs and metrics).
+    pub endpoint: String,
+    /// Variant name.
+    pub variant: String,
+    /// The inference pipeline, first step first; empty for multi-model endpoints.
+    pub steps: Vec<ResolvedModel>,
+    /// Multi-model hosting, when the model is chosen per request.
+    #[serde(default)]
+    pub multi_model: Option<MultiModelConfig>,
+    /// Dynamic batching.
+    #[serde(default)]
+    pub batching: Option<BatchingConfig>,
+}
+
+/// The wire protocol of a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// `/invocations`: CSV, JSON (instances, records, MLflow dataframe_split/records) or
+    /// JSON Lines, answered in the `Accept` type.
+    Invocations,
+    /// Open Inference Protocol v2 `infer` (typed tensors in, typed tensors out).
+    Oip,
+}
+
+/// One request to a replica.
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    /// Request body as received.
+    pub body: Bytes,
+    /// Its `Content-Type` (ignored for OIP, which is always JSON).
+    pub content_type: Option<String>,
+    /// The client's `Accept`.
+    pub accept: Option<String>,
+    /// How to read the body.
+    pub protocol: Protocol,
+    /// For multi-model endpoints: the model this request targets.
+    pub target: Option<ResolvedModel>,
+    /// The endpoint name to report in OIP answers.
+    pub endpoint: String,
+    /// The request id (OIP `id`, logs).
+    pub request_id: String,
+}
+
+/// A replica's answer.
+#[derive(Debug, Clone)]
+pub struct InvokeResponse {
+    /// Media type of `body`.
+    pub content_type: String,
+    /// The encoded predictions.
+    pub body: Bytes,
+    /// The model that answered (last pipeline step, or the multi-model target).
+    pub model: String,
+    /// Its version.
+    pub version: i64,
+    /// Microseconds spent decoding, predicting and encoding inside the replica.
+    pub model_micros: u64,
+}
+
+/// Where replicas read model files from (the artifact store, verified by hash).
+#[async_trait]
+pub trait ModelSource: Send + Sync {
+    /// The bytes of the model file with this sha256.
+    async fn fetch(&self, artifact_hash: &str) -> Result<Vec<u8>>;
+}
+
+/// One variant's replicas.
+#[async_trait]
+pub trait ReplicaPool: Send + Sync {
+    /// Answers a request on one replica. When the chosen replica fails without answering
+    /// (crashed, connection lost), the request is retried once on another healthy replica;
+    /// errors the model itself raises (bad input) are returned as they are. With zero
+    /// replicas (scaled to zero) one is started first (cold start).
+    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResponse>;
+    /// Waits until at least one replica answers `/ping` (or fails with why it cannot).
+    async fn ready(&self) -> Result<()>;
+    /// Grows or shrinks to `replicas` (the caller keeps it within the variant's range).
+    async fn scale(&self, replicas: u32) -> Result<()>;
+    /// Replicas currently running.
+    fn replicas(&self) -> u32;
+    /// Requests in flight right now.
+    fn in_flight(&self) -> u32;
+    /// Models currently loaded, summed over replicas.
+    fn loaded_models(&self) -> usize;
+    /// Replicas restarted after crashing, since the pool started.
+    fn restarts(&self) -> u64 {
+        0
+    }
+    /// Models evicted by the multi-model LRU, summed over replicas.
+    fn evictions(&self) -> u64 {
+        0
+    }
+    /// Stops every replica.
+    async fn shutdown(&self);
+}
+
+/// Creates replica pools: in this process (tests, `--replica-mode in-process`) or as child
+/// processes (`ingot server`'s default).
+#[async_trait]
+pub trait PoolFactory: Send + Sync {
+    /// Starts `replicas` replicas serving `spec` and returns once the first is ready (or at
+    /// once when `replicas` is 0).
+    async fn create(
+        &self,
+        spec: ReplicaSpec,
+        replicas: u32,
+        source: Arc<dyn ModelSource>,
+    ) -> Result<Arc<dyn ReplicaPool>>;
+}

@@ -1,0 +1,116 @@
+//! The autoscaling loop: every tick, measure each variant's tracked metric, ask the pure
+//! policy (`ingot_serve::autoscale`) for a replica count, and scale the pool. Async endpoints
+//! without a policy of their own still scale to zero when idle (if their minimum is 0).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ingot_core::endpoint_config::{AutoscalingConfig, EndpointMode, ScalingMetric};
+use ingot_serve::autoscale::{desired_replicas, ScalingInput};
+
+use super::live::LiveVariant;
+use crate::Platform;
+
+/// The policy async endpoints get when they have none: scale with traffic, idle to zero.
+fn async_default() -> AutoscalingConfig {
+    AutoscalingConfig {
+        metric: ScalingMetric::InvocationsPerReplica,
+        target_value: 1000.0,
+        scale_out_cooldown_secs: 60,
+        scale_in_cooldown_secs: ingot_core::endpoint_config::DEFAULT_COOLDOWN_SECS,
+    }
+}
+
+impl Platform {
+    /// Starts the loop on the current runtime.
+    pub(crate) fn start_autoscaler(self: &Arc<Self>, interval: Duration) {
+        let platform = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(platform) = platform.upgrade() else {
+                    return;
+                };
+                platform.autoscale_tick().await;
+            }
+        });
+    }
+
+    /// One pass over every live endpoint (also callable directly, e.g. by tests).
+    pub async fn autoscale_tick(&self) {
+        for live in self.serving.live.all() {
+            let policy = match (&live.config.autoscaling, live.config.mode) {
+                (Some(policy), _) => policy.clone(),
+                (None, EndpointMode::Async) => async_default(),
+                (None, EndpointMode::RealTime) => continue,
+            };
+            for variant in live.all_variants() {
+                if let Err(e) = scale_variant(variant, &policy).await {
+                    tracing::warn!(
+                        endpoint = %live.name,
+                        variant = %variant.config.name,
+                        error = %e,
+                        "autoscaling failed"
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn scale_variant(
+    variant: &LiveVariant,
+    policy: &AutoscalingConfig,
+) -> ingot_serve::Result<()> {
+    let now = Instant::now();
+    let invocations = variant.metrics.invocations();
+    let input = {
+        let mut state = variant.scale.lock().unwrap_or_else(|p| p.into_inner());
+        let elapsed = state
+            .last_tick
+            .map_or(Duration::from_secs(60), |t| now.duration_since(t))
+            .max(Duration::from_millis(1));
+        let delta = invocations.saturating_sub(state.last_invocations);
+        state.last_invocations = invocations;
+        state.last_tick = Some(now);
+        let observed_total = match policy.metric {
+            ScalingMetric::InvocationsPerReplica => delta as f64 * 60.0 / elapsed.as_secs_f64(),
+            ScalingMetric::ConcurrencyPerReplica => f64::from(variant.pool.in_flight()),
+        };
+        ScalingInput {
+            current: variant.pool.replicas(),
+            min: variant.config.min_replicas,
+            max: variant.config.max_replicas,
+            target_per_replica: policy.target_value,
+            observed_total,
+            since_scale_out: state.last_scale_out.map(|t| now.duration_since(t)),
+            since_any_scaling: state.last_scaling.map(|t| now.duration_since(t)),
+            idle_for: Some(
+                state
+                    .last_request
+                    .map_or(Duration::MAX, |t| now.duration_since(t)),
+            ),
+            scale_out_cooldown: Duration::from_secs(policy.scale_out_cooldown_secs),
+            scale_in_cooldown: Duration::from_secs(policy.scale_in_cooldown_secs),
+        }
+    };
+    let Some(want) = desired_replicas(&input) else {
+        return Ok(());
+    };
+    tracing::info!(
+        variant = %variant.config.name,
+        from = input.current,
+        to = want,
+        observed = input.observed_total,
+        "autoscaling"
+    );
+    variant.pool.scale(want).await?;
+    let mut state = variant.scale.lock().unwrap_or_else(|p| p.into_inner());
+    if want > input.current {
+        state.last_scale_out = Some(now);
+    }
+    state.last_scaling = Some(now);
+    Ok(())
+}

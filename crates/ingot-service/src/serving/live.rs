@@ -1,0 +1,182 @@
+//! Live endpoints: each endpoint's variants with their replica pools, built from a stored
+//! configuration and swapped atomically on update so no in-flight or new request is dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use ingot_core::endpoint_config::VariantConfig;
+use ingot_core::EndpointConfig;
+use ingot_serve::{ReplicaPool, ReplicaSpec, ResolvedModel, VariantMetrics};
+
+/// When a variant last scaled and saw traffic (the autoscaler's memory).
+#[derive(Debug, Default)]
+pub(crate) struct ScaleState {
+    pub last_scale_out: Option<Instant>,
+    pub last_scaling: Option<Instant>,
+    pub last_request: Option<Instant>,
+    pub last_invocations: u64,
+    pub last_tick: Option<Instant>,
+}
+
+/// One variant being served.
+pub(crate) struct LiveVariant {
+    pub config: VariantConfig,
+    pub spec: ReplicaSpec,
+    pub pool: Arc<dyn ReplicaPool>,
+    pub metrics: Arc<VariantMetrics>,
+    pub scale: Mutex<ScaleState>,
+}
+
+impl LiveVariant {
+    /// Notes a request for the idle clock.
+    pub fn touch(&self) {
+        self.scale
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_request = Some(Instant::now());
+    }
+}
+
+/// One endpoint being served.
+pub(crate) struct LiveEndpoint {
+    pub name: String,
+    pub config: EndpointConfig,
+    pub variants: Vec<Arc<LiveVariant>>,
+    pub shadow: Option<Arc<LiveVariant>>,
+    cumulative_weights: Vec<f64>,
+    /// Multi-model targets already resolved (`NAME:VERSION` → artifact).
+    pub targets: Mutex<HashMap<String, (ResolvedModel, Instant)>>,
+}
+
+impl LiveEndpoint {
+    pub fn new(
+        name: String,
+        config: EndpointConfig,
+        variants: Vec<Arc<LiveVariant>>,
+        shadow: Option<Arc<LiveVariant>>,
+    ) -> LiveEndpoint {
+        let mut total = 0.0;
+        let cumulative_weights = variants
+            .iter()
+            .map(|v| {
+                total += v.config.weight;
+                total
+            })
+            .collect();
+        LiveEndpoint {
+            name,
+            config,
+            variants,
+            shadow,
+            cumulative_weights,
+            targets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Picks a variant by weight from a uniform draw in `[0, 1)`.
+    pub fn pick(&self, draw: f64) -> &Arc<LiveVariant> {
+        &self.variants[pick_index(&self.cumulative_weights, draw)]
+    }
+
+    /// The variant with this name.
+    pub fn variant(&self, name: &str) -> Option<&Arc<LiveVariant>> {
+        self.variants.iter().find(|v| v.config.name == name)
+    }
+
+    /// Every variant including the shadow.
+    pub fn all_variants(&self) -> impl Iterator<Item = &Arc<LiveVariant>> {
+        self.variants.iter().chain(self.shadow.iter())
+    }
+}
+
+/// The index a uniform draw in `[0, 1)` lands on, given cumulative weights (zero-weight
+/// entries are never picked).
+fn pick_index(cumulative: &[f64], draw: f64) -> usize {
+    let total = cumulative.last().copied().unwrap_or(0.0);
+    let point = draw * total;
+    cumulative
+        .iter()
+        .position(|c| point < *c)
+        .unwrap_or(cumulative.len().saturating_sub(1))
+}
+
+/// The live endpoints by name. Readers clone an `Arc` and never block writers for long.
+#[derive(Default)]
+pub(crate) struct LiveEndpoints {
+    map: RwLock<HashMap<String, Arc<LiveEndpoint>>>,
+}
+
+impl LiveEndpoints {
+    pub fn get(&self, name: &str) -> Option<Arc<LiveEndpoint>> {
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Installs an endpoint, returning the one it replaces.
+    pub fn insert(&self, live: Arc<LiveEndpoint>) -> Option<Arc<LiveEndpoint>> {
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(live.name.clone(), live)
+    }
+
+    pub fn remove(&self, name: &str) -> Option<Arc<LiveEndpoint>> {
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+    }
+
+    pub fn all(&self) -> Vec<Arc<LiveEndpoint>> {
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Stops the pools an old endpoint used that the new one does not, once their in-flight
+/// requests are done (bounded wait), so swapping drops nothing.
+pub(crate) fn retire(old: Arc<LiveEndpoint>, kept: Vec<Arc<dyn ReplicaPool>>) {
+    tokio::spawn(async move {
+        for variant in old.all_variants() {
+            if kept.iter().any(|k| Arc::ptr_eq(k, &variant.pool)) {
+                continue;
+            }
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            while variant.pool.in_flight() > 0 && Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            // Requests that picked the old endpoint just before the swap may still be on
+            // their way to this pool; give them a moment to arrive and finish.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            while variant.pool.in_flight() > 0 && Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            variant.pool.shutdown().await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_follow_the_weights() {
+        let cumulative = [0.9, 1.0, 1.0];
+        let mut counts = [0usize; 3];
+        for i in 0..10_000 {
+            counts[pick_index(&cumulative, (i as f64 + 0.5) / 10_000.0)] += 1;
+        }
+        assert_eq!(counts, [9000, 1000, 0]);
+        let zero_first = [0.0, 2.0];
+        assert_eq!(pick_index(&zero_first, 0.0), 1);
+    }
+}

@@ -1,0 +1,332 @@
+//! The estimator every imported tree model becomes: Ingot trees scored by the shared ensemble
+//! code, an output transform per objective, and TreeSHAP explanations.
+
+use arrow_array::RecordBatch;
+use ingot_algo::preprocess::{ColumnEncoder, Preprocessor};
+use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions, Result};
+use ingot_core::{ColumnType, Schema, Task};
+use ingot_gbdt::shap::Cover;
+use ingot_gbdt::tree::Tree;
+
+/// How raw scores (margins) become predictions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Link {
+    /// The margin itself.
+    Identity,
+    /// `1 / (1 + exp(-scale · margin))` (one output; binary classifiers emit `[1 - p, p]`).
+    Sigmoid { scale: f64 },
+    /// `exp(margin)` (Poisson, gamma, Tweedie).
+    Exp,
+    /// `sign(margin) · margin²` (LightGBM's `reg_sqrt`).
+    Square,
+    /// Softmax over the outputs.
+    Softmax,
+    /// An independent sigmoid per output (LightGBM's `multiclassova`).
+    SigmoidEach { scale: f64 },
+}
+
+/// A tree ensemble read from another library's file, in Ingot's tree representation.
+#[derive(Debug, Clone)]
+pub struct TreeEnsemble {
+    /// Trees, round-robin over outputs: tree `t` adds to output `t % outputs`.
+    pub trees: Vec<Tree>,
+    /// Raw score outputs (1, or the number of classes).
+    pub outputs: usize,
+    /// Margin before any tree, per output.
+    pub base_margin: Vec<f64>,
+    /// The summed tree outputs are divided by this (LightGBM `average_output`), else 1.
+    pub divisor: f64,
+    /// Output transform.
+    pub link: Link,
+    /// What the model predicts.
+    pub task: Task,
+    /// Number of input features the trees index.
+    pub num_features: usize,
+    /// Feature names stored in the file, if any.
+    pub feature_names: Option<Vec<String>>,
+    /// Per feature: whether the file says it is integer-valued (categorical or `int`).
+    pub integer_features: Vec<bool>,
+    /// The node statistic TreeSHAP weighs by (the library's own choice).
+    pub cover: Cover,
+    /// Facts read from the file, for the manifest.
+    pub resolved: serde_json::Value,
+}
+
+impl TreeEnsemble {
+    /// Number of classes for classification tasks.
+    pub fn num_classes(&self) -> Option<usize> {
+        match self.task {
+            Task::BinaryClassification => Some(2),
+            Task::MulticlassClassification => Some(self.outputs),
+            _ => None,
+        }
+    }
+
+    /// The default input schema: names from the file (else `f0..`), integer or float columns.
+    pub fn default_schema(&self) -> Schema {
+        let names: Vec<String> = match &self.feature_names {
+            Some(names) => names.clone(),
+            None => (0..self.num_features).map(|i| format!("f{i}")).collect(),
+        };
+        Schema::new(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let integer = self.integer_features.get(i).copied().unwrap_or(false);
+                    let ty = if integer {
+                        ColumnType::Integer
+                    } else {
+                        ColumnType::Float
+                    };
+                    ingot_core::Field::new(name, ty, true)
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A loaded imported model: the ensemble plus the input columns and class labels.
+#[derive(Debug, Clone)]
+pub struct ImportedModel {
+    format: &'static str,
+    ensemble: TreeEnsemble,
+    classes: Option<Vec<String>>,
+    preprocessor: Preprocessor,
+    payload: Vec<u8>,
+}
+
+/// Checks a schema against the ensemble (one numeric column per feature) and builds the raw
+/// preprocessing (values as f64, missing as NaN).
+pub(crate) fn preprocessor_for(
+    format: &'static str,
+    ensemble: &TreeEnsemble,
+    schema: &Schema,
+) -> Result<Preprocessor> {
+    let invalid = |reason: String| Error::InvalidImport { format, reason };
+    if schema.fields.len() != ensemble.num_features {
+        return Err(invalid(format!(
+            "the schema has {} columns but the model uses {} features",
+            schema.fields.len(),
+            ensemble.num_features
+        )));
+    }
+    let mut columns = Vec::with_capacity(schema.fields.len());
+    for field in &schema.fields {
+        if field.column_type == ColumnType::String {
+            return Err(invalid(format!(
+                "column {:?} is a string; imported tree models take numeric columns \
+                 (categorical features as integer codes)",
+                field.name
+            )));
+        }
+        columns.push(ColumnEncoder::Numeric {
+            column: field.name.clone(),
+            column_type: field.column_type,
+            fill: 0.0,
+            keep_missing: true,
+        });
+    }
+    Ok(Preprocessor {
+        feature_names: schema.fields.iter().map(|f| f.name.clone()).collect(),
+        columns,
+        standardization: None,
+    })
+}
+
+/// Resolves class labels: the given ones (checked against the model) or `0..k-1`.
+pub(crate) fn classes_for(
+    format: &'static str,
+    ensemble: &TreeEnsemble,
+    given: Option<&[String]>,
+) -> Result<Option<Vec<String>>> {
+    let Some(k) = ensemble.num_classes() else {
+        if given.is_some_and(|c| !c.is_empty()) {
+            return Err(Error::InvalidImport {
+                format,
+                reason: "class labels were given but the model is a regressor".to_string(),
+            });
+        }
+        return Ok(None);
+    };
+    match given {
+        Some(classes) if classes.len() != k => Err(Error::InvalidImport {
+            format,
+            reason: format!(
+                "{} class labels were given but the model has {k} classes",
+                classes.len()
+            ),
+        }),
+        Some(classes) => Ok(Some(classes.to_vec())),
+        None => Ok(Some((0..k).map(|i| i.to_string()).collect())),
+    }
+}
+
+impl ImportedModel {
+    /// A model over `ensemble` reading the columns of `schema`.
+    pub fn new(
+        format: &'static str,
+        ensemble: TreeEnsemble,
+        schema: &Schema,
+        classes: Option<&[String]>,
+        payload: Vec<u8>,
+    ) -> Result<ImportedModel> {
+        let preprocessor = preprocessor_for(format, &ensemble, schema)?;
+        let classes = classes_for(format, &ensemble, classes)?;
+        Ok(ImportedModel {
+            format,
+            ensemble,
+            classes,
+            preprocessor,
+            payload,
+        })
+    }
+
+    /// Class labels in output order (classification).
+    pub fn classes(&self) -> Option<&[String]> {
+        self.classes.as_deref()
+    }
+
+    /// The ensemble.
+    pub fn ensemble(&self) -> &TreeEnsemble {
+        &self.ensemble
+    }
+
+    /// Values per predicted row: class probabilities, or 1 for regression.
+    pub fn prediction_width(&self) -> usize {
+        self.classes.as_ref().map_or(1, Vec::len)
+    }
+
+    /// Raw scores (margins), row-major `rows × outputs`, of a raw feature matrix.
+    pub fn margins(&self, data: &[f64], rows: usize) -> Vec<f64> {
+        let e = &self.ensemble;
+        ingot_gbdt::ensemble::score_matrix(
+            &e.trees,
+            data,
+            rows,
+            e.num_features,
+            (e.outputs, e.outputs),
+            |row| row.copy_from_slice(&e.base_margin),
+            |row| self.average(row),
+        )
+    }
+
+    fn average(&self, row: &mut [f64]) {
+        let e = &self.ensemble;
+        if e.divisor != 1.0 {
+            for (v, b) in row.iter_mut().zip(&e.base_margin) {
+                *v = b + (*v - b) / e.divisor;
+            }
+        }
+    }
+
+    /// Maps a row whose first `outputs` values are margins to its prediction.
+    fn link(&self, row: &mut [f64]) {
+        let k = self.ensemble.outputs;
+        let sigmoid = |m: f64, s: f64| 1.0 / (1.0 + (-s * m).exp());
+        match self.ensemble.link {
+            Link::Identity => {}
+            Link::Exp => row[0] = row[0].exp(),
+            Link::Square => row[0] = row[0].signum() * row[0] * row[0],
+            Link::Sigmoid { scale } => {
+                let p = sigmoid(row[0], scale);
+                if self.classes.is_some() {
+                    row[0] = 1.0 - p;
+                    row[1] = p;
+                } else {
+                    row[0] = p;
+                }
+            }
+            Link::SigmoidEach { scale } => {
+                for v in &mut row[..k] {
+                    *v = sigmoid(*v, scale);
+                }
+            }
+            Link::Softmax => {
+                let max = row[..k].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut sum = 0.0;
+                for v in &mut row[..k] {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                for v in &mut row[..k] {
+                    *v /= sum;
+                }
+            }
+        }
+    }
+
+    /// Predictions (output space) of a raw feature matrix, row-major `rows × width`.
+    pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
+        let e = &self.ensemble;
+        let width = self.prediction_width();
+        ingot_gbdt::ensemble::score_matrix(
+            &e.trees,
+            data,
+            rows,
+            e.num_features,
+            (width.max(e.outputs), e.outputs),
+            |row| row[..e.outputs].copy_from_slice(&e.base_margin),
+            |row| {
+                self.average(&mut row[..e.outputs]);
+                self.link(row);
+            },
+        )
+    }
+
+    /// Exact TreeSHAP attributions of the margins, one per input column.
+    pub fn explain(&self, features: &RecordBatch) -> Result<Attributions> {
+        let e = &self.ensemble;
+        let x = self.preprocessor.transform(features)?;
+        Ok(ingot_gbdt::shap::attributions(
+            &e.trees,
+            (e.outputs, 1.0 / e.divisor, e.cover),
+            &e.base_margin,
+            self.classes.as_deref(),
+            &self.preprocessor.feature_names,
+            &x.data,
+            x.rows,
+        ))
+    }
+
+    /// Split counts and total gain per input column.
+    pub fn importance(&self) -> Vec<FeatureImportance> {
+        ingot_gbdt::ensemble::feature_importance(
+            &self.preprocessor.feature_names,
+            &self.ensemble.trees,
+        )
+    }
+
+    /// The format this model was imported from.
+    pub fn format(&self) -> &'static str {
+        self.format
+    }
+}
+
+impl Estimator for ImportedModel {
+    fn predict(&self, features: &RecordBatch) -> Result<Predictions> {
+        let x = self.preprocessor.transform(features)?;
+        let values = self.predict_matrix(&x.data, x.rows);
+        Ok(Predictions::supervised(self.classes.as_deref(), values))
+    }
+
+    fn preprocessing(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    fn resolved_parameters(&self) -> serde_json::Value {
+        self.ensemble.resolved.clone()
+    }
+
+    fn payload(&self) -> Vec<u8> {
+        self.payload.clone()
+    }
+
+    fn feature_importance(&self) -> Option<Vec<FeatureImportance>> {
+        Some(self.importance())
+    }
+
+    fn shap_values(&self, features: &RecordBatch) -> Option<Result<Attributions>> {
+        Some(self.explain(features))
+    }
+}
