@@ -314,11 +314,12 @@ impl ReplicaPool for ProcessPool {
         let inner = &self.inner;
         inner.in_flight.fetch_add(1, Ordering::Relaxed);
         let _in_flight = InFlight(&inner.in_flight);
+        let http = wire::encode_request(&request)?;
         let mut retried = false;
         loop {
             let lease = inner.lease().await?;
             let replica = &lease.0;
-            match replica.conns.send(wire::encode_request(&request)?).await {
+            match replica.conns.send(&http).await {
                 Ok(answer) => {
                     let (result, stats) =
                         wire::decode_response(answer.status, &answer.headers, answer.body);

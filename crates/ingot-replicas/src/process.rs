@@ -120,8 +120,10 @@ impl Launcher {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.executable.display()))?;
-        let pid = child.id().unwrap_or(0);
         let stderr = tail_stderr(&mut child, name);
+        let Some(pid) = child.id() else {
+            return Err(failed(&mut child, &stderr, "replica exited at once".into()).await);
+        };
         let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(failed(&mut child, &stderr, "child pipes missing".into()).await);
         };

@@ -115,9 +115,9 @@ fn objective(line: &str, num_class: usize) -> Result<(Link, Task)> {
             ))
         }
         "multiclass" | "softmax" | "multiclassova" | "multiclass_ova" | "ova" | "ovr" => {
-            if num_class < 3 {
+            if num_class < 2 {
                 return Err(invalid(format!(
-                    "objective {name} with num_class={num_class}; need at least 3 classes"
+                    "objective {name} with num_class={num_class}; need at least 2 classes"
                 )));
             }
             let link = if name == "multiclass" || name == "softmax" {
@@ -125,7 +125,12 @@ fn objective(line: &str, num_class: usize) -> Result<(Link, Task)> {
             } else {
                 Link::SigmoidEach { scale: sigmoid()? }
             };
-            Ok((link, Task::MulticlassClassification))
+            let task = if num_class == 2 {
+                Task::BinaryClassification
+            } else {
+                Task::MulticlassClassification
+            };
+            Ok((link, task))
         }
         "" => Err(invalid(
             "objective: the model has no objective line (custom objective); its output \

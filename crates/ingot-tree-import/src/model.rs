@@ -53,7 +53,8 @@ pub struct TreeEnsemble {
 }
 
 impl TreeEnsemble {
-    /// Number of classes for classification tasks.
+    /// Number of classes for classification tasks (a binary model has one output, or two
+    /// under softmax).
     pub fn num_classes(&self) -> Option<usize> {
         match self.task {
             Task::BinaryClassification => Some(2),
@@ -195,20 +196,6 @@ impl ImportedModel {
     /// Values per predicted row: class probabilities, or 1 for regression.
     pub fn prediction_width(&self) -> usize {
         self.classes.as_ref().map_or(1, Vec::len)
-    }
-
-    /// Raw scores (margins), row-major `rows × outputs`, of a raw feature matrix.
-    pub fn margins(&self, data: &[f64], rows: usize) -> Vec<f64> {
-        let e = &self.ensemble;
-        ingot_gbdt::ensemble::score_matrix(
-            &e.trees,
-            data,
-            rows,
-            e.num_features,
-            (e.outputs, e.outputs),
-            |row| row.copy_from_slice(&e.base_margin),
-            |row| self.average(row),
-        )
     }
 
     fn average(&self, row: &mut [f64]) {

@@ -166,13 +166,14 @@ pub fn parse(bytes: &[u8]) -> Result<TreeEnsemble> {
     let task = match task {
         Some(task) => task,
         None if outputs > 2 => Task::MulticlassClassification,
+        None if outputs == 2 => Task::BinaryClassification,
         None => {
             return Err(invalid(format!(
-                "{path}.num_class is {num_class}; {objective_name} needs at least 3 classes"
+                "{path}.num_class is {num_class}; {objective_name} needs at least 2 classes"
             )))
         }
     };
-    if task != Task::MulticlassClassification && outputs != 1 {
+    if link != Link::Softmax && outputs != 1 {
         return Err(invalid(format!(
             "{path}.num_class is {num_class} but {objective_name} has one output"
         )));

@@ -197,6 +197,7 @@ async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
 }
 
 fn kill9(pid: u32) {
+    assert!(pid > 1, "refusing to kill pid {pid}");
     let status = Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()

@@ -79,6 +79,7 @@ case("binary", train({"objective": "binary"}, X, y_bin), Xt)
 case("binary_sigmoid", train({"objective": "binary", "sigmoid": 0.7}, X, y_bin), Xt)
 y3 = np.digitize(lin + rng.normal(scale=0.3, size=n), [-0.5, 0.5]).astype(float)
 case("multiclass", train({"objective": "multiclass", "num_class": 3}, X, y3, 15), Xt)
+case("multiclass_two_classes", train({"objective": "multiclass", "num_class": 2}, X, y_bin, 10), Xt)
 case("multiclassova", train({"objective": "multiclassova", "num_class": 3}, X, y3, 10), Xt)
 y_reg = 3 * lin + rng.normal(size=n) + 10
 case("regression", train({"objective": "regression"}, X, y_reg), Xt)
@@ -90,6 +91,9 @@ y_cnt = rng.poisson(np.exp(0.5 * np.tanh(lin))).astype(float)
 case("poisson", train({"objective": "poisson"}, X, y_cnt), Xt)
 case("gamma", train({"objective": "gamma"}, X, y_cnt + 1), Xt)
 case("tweedie", train({"objective": "tweedie"}, X, y_cnt), Xt)
+case("mape", train({"objective": "mape"}, X, y_reg), Xt)
+case("cross_entropy", train({"objective": "cross_entropy"}, X, y_bin * 0.8 + 0.1), Xt)
+case("regression_sqrt", train({"objective": "regression", "reg_sqrt": True}, X, y_reg), Xt)
 case("zero_as_missing", train({"objective": "regression", "zero_as_missing": True},
                               np.where(rng.random(X.shape) < 0.2, 0.0, X), y_reg), Xt)
 case("no_missing", train({"objective": "regression", "use_missing": False},

@@ -84,6 +84,7 @@ case("binary_logitraw", train({"objective": "binary:logitraw"}, X, y_bin), Xt,
      expected=lambda p, mg: 1 / (1 + np.exp(-mg[:, 0])))
 y3 = np.digitize(lin + rng.normal(scale=0.3, size=n), [-0.5, 0.5]).astype(float)
 case("multi_softprob", train({"objective": "multi:softprob", "num_class": 3}, X, y3, 15), Xt)
+case("softprob_two_classes", train({"objective": "multi:softprob", "num_class": 2}, X, y_bin, 10), Xt)
 case("multi_softmax", train({"objective": "multi:softmax", "num_class": 3}, X, y3, 10), Xt,
      expected=lambda p, mg: softmax(mg))
 y_reg = 3 * lin + rng.normal(size=n) + 10
@@ -96,6 +97,7 @@ y_cnt = rng.poisson(np.exp(0.5 * np.tanh(lin))).astype(float)
 case("count_poisson", train({"objective": "count:poisson"}, X, y_cnt), Xt)
 case("reg_gamma", train({"objective": "reg:gamma"}, X, y_cnt + 1), Xt)
 case("reg_tweedie", train({"objective": "reg:tweedie"}, X, y_cnt), Xt)
+case("reg_squaredlogerror", train({"objective": "reg:squaredlogerror"}, X, y_cnt), Xt)
 case("reg_logistic", train({"objective": "reg:logistic"}, X, y_bin * 0.8 + 0.1), Xt)
 case("dart_binary", train({"objective": "binary:logistic", "booster": "dart", "rate_drop": 0.3,
                            "skip_drop": 0.0}, X, y_bin, 10), Xt)

@@ -124,7 +124,7 @@ pub struct TransformArgs {
     pub dataset: String,
     /// Dataset the predictions are written to
     #[arg(long)]
-    pub output: String,
+    pub output_dataset: String,
     /// Keep the input columns beside the predictions
     #[arg(long)]
     pub join_input: bool,
@@ -433,7 +433,8 @@ fn show(client: &Client, endpoint: &EndpointView) {
     let config = &endpoint.config;
     println!("mode {}", config["mode"].as_str().unwrap_or("real_time"));
     if let Some(capture) = config.get("data_capture") {
-        println!("data capture {}%", capture["sample_percent"]);
+        let percent = capture["sample_percent"].as_f64().unwrap_or_default();
+        println!("data capture {percent}%");
     }
     if let Some(batching) = config.get("batching") {
         println!(
@@ -577,7 +578,7 @@ pub async fn transform(context: &CliContext, args: &TransformArgs) -> Result<()>
         model_version: model.version,
         dataset: dataset.name,
         dataset_version: dataset.version,
-        output_dataset: args.output.clone(),
+        output_dataset: args.output_dataset.clone(),
         join_input: args.join_input,
         workers: args.workers,
     };

@@ -1,0 +1,209 @@
+//! The replica core on real models: a multi-model replica with 1,000 distinct small models
+//! and a memory budget for 100 (every answer is the targeted model's own, at most 100 stay
+//! loaded, evictions are counted), and dynamic batching (concurrent requests scored together
+//! answer exactly as alone).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ingot_catalog::{FitContext, LoadedModel, TrainEvent, TrainRequest};
+use ingot_core::endpoint_config::MultiModelConfig;
+use ingot_serve::{InvokeRequest, ModelSource, Protocol, ReplicaCore, ReplicaSpec, ResolvedModel};
+
+struct Files(HashMap<String, Vec<u8>>);
+
+#[async_trait]
+impl ModelSource for Files {
+    async fn fetch(&self, hash: &str) -> ingot_serve::Result<Vec<u8>> {
+        self.0
+            .get(hash)
+            .cloned()
+            .ok_or_else(|| ingot_serve::Error::Internal(format!("no file {hash}")))
+    }
+}
+
+/// A linear model of y = slope·x + i, one per i.
+fn model(i: usize) -> Vec<u8> {
+    let mut csv = String::from("x,y\n");
+    for r in 0..20 {
+        let x = r as f64 / 4.0;
+        csv.push_str(&format!("{x},{}\n", 0.5 * x + i as f64));
+    }
+    let table = ingot_data::read_table(csv.as_bytes(), ingot_data::DataFormat::Csv).unwrap();
+    let mut request = TrainRequest::new("y", "linear-learner");
+    request.validation_fraction = 0.0;
+    let cancel = AtomicBool::new(false);
+    let mut sink = |_: TrainEvent| {};
+    let mut ctx = FitContext {
+        cancel: &cancel,
+        threads: 1,
+        seed: 7,
+        events: &mut sink,
+    };
+    ingot_catalog::train(&table, None, &request, &mut ctx)
+        .unwrap()
+        .bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_models_behind_one_replica_with_room_for_a_hundred() {
+    let mut files = HashMap::new();
+    let mut targets = Vec::new();
+    for i in 0..1000 {
+        let bytes = model(i);
+        let hash = format!("{i:064x}");
+        targets.push(ResolvedModel {
+            model: format!("m{i}"),
+            version: 1,
+            artifact_hash: hash.clone(),
+            size_bytes: bytes.len() as u64,
+        });
+        files.insert(hash, bytes);
+    }
+    let largest = targets.iter().map(|t| t.size_bytes).max().unwrap();
+    let spec = ReplicaSpec {
+        endpoint: "many".into(),
+        variant: "all".into(),
+        steps: Vec::new(),
+        multi_model: Some(MultiModelConfig {
+            model_prefix: "m".into(),
+            memory_budget_bytes: largest * 100,
+        }),
+        batching: None,
+    };
+    let source: Arc<dyn ModelSource> = Arc::new(Files(files.clone()));
+    let core = ReplicaCore::start(spec, source).await.unwrap();
+    let body = "2.0\n";
+    for round in 0..2 {
+        for target in &targets {
+            let answer = core
+                .invoke(InvokeRequest {
+                    body: body.into(),
+                    content_type: Some("text/csv".into()),
+                    accept: None,
+                    protocol: Protocol::Invocations,
+                    target: Some(target.clone()),
+                    endpoint: "many".into(),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap();
+            assert_eq!(answer.model, target.model);
+            if round == 0 && target.model.ends_with('7') {
+                // The answer equals the model loaded on its own.
+                let alone = LoadedModel::from_bytes(&files[&target.artifact_hash]).unwrap();
+                let batch = ingot_serve::decode_request(
+                    body.as_bytes(),
+                    ingot_serve::RequestFormat::Csv { header: false },
+                    &alone.manifest.input_schema,
+                )
+                .unwrap();
+                let expected = ingot_serve::encode_response(
+                    &alone.predict(&batch).unwrap(),
+                    ingot_serve::ResponseFormat::Csv,
+                );
+                assert_eq!(
+                    answer.body.as_ref(),
+                    expected.as_slice(),
+                    "{}",
+                    target.model
+                );
+            }
+            assert!(
+                core.loaded_models() <= 100,
+                "{} loaded",
+                core.loaded_models()
+            );
+        }
+    }
+    // Distinct models really answer differently: m0 and m999 differ by about 999.
+    let value = |i: usize| {
+        let loaded = LoadedModel::from_bytes(&files[&targets[i].artifact_hash]).unwrap();
+        let batch = ingot_serve::decode_request(
+            b"2.0\n",
+            ingot_serve::RequestFormat::Csv { header: false },
+            &loaded.manifest.input_schema,
+        )
+        .unwrap();
+        match loaded.predict(&batch).unwrap() {
+            ingot_catalog::Predictions::Regression { values } => values[0],
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!((value(999) - value(0) - 999.0).abs() < 5.0);
+    assert!(core.evictions() >= 1800, "{} evictions", core.evictions());
+    assert!(core.loaded_models() >= 90);
+}
+
+fn request(body: &str) -> InvokeRequest {
+    InvokeRequest {
+        body: body.to_string().into(),
+        content_type: Some("text/csv".into()),
+        accept: Some("application/json".into()),
+        protocol: Protocol::Invocations,
+        target: None,
+        endpoint: "batched".into(),
+        request_id: String::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_requests_answer_exactly_as_alone() {
+    let bytes = model(3);
+    let hash = format!("{:064x}", 3);
+    let step = ResolvedModel {
+        model: "m3".into(),
+        version: 1,
+        artifact_hash: hash.clone(),
+        size_bytes: bytes.len() as u64,
+    };
+    let source: Arc<dyn ModelSource> = Arc::new(Files(HashMap::from([(hash, bytes)])));
+    let spec = |batching| ReplicaSpec {
+        endpoint: "batched".into(),
+        variant: "a".into(),
+        steps: vec![step.clone()],
+        multi_model: None,
+        batching,
+    };
+    let alone = Arc::new(
+        ReplicaCore::start(spec(None), source.clone())
+            .await
+            .unwrap(),
+    );
+    let batched = Arc::new(
+        ReplicaCore::start(
+            spec(Some(ingot_core::endpoint_config::BatchingConfig {
+                max_batch_size: 32,
+                max_delay_us: 20_000,
+            })),
+            source,
+        )
+        .await
+        .unwrap(),
+    );
+    let bodies: Vec<String> = (0..64)
+        .map(|i| {
+            (0..=(i % 3))
+                .map(|j| format!("{}\n", i as f64 * 0.1 + j as f64))
+                .collect()
+        })
+        .collect();
+    let tasks: Vec<_> = bodies
+        .iter()
+        .map(|body| {
+            let core = batched.clone();
+            let body = body.clone();
+            tokio::spawn(async move { core.invoke(request(&body)).await.unwrap().body })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    for (body, answer) in bodies.iter().zip(answers) {
+        let expected = alone.invoke(request(body)).await.unwrap().body;
+        assert_eq!(answer, expected, "{body:?}");
+    }
+}

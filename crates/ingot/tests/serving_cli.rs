@@ -1,0 +1,244 @@
+//! The serving commands through the real CLI and server: `ingot deploy` with capture and
+//! replica flags, `ingot endpoint update` moving weights and adding a shadow, `ingot endpoint
+//! show` with live numbers, invoke keys, multi-model deploys and `ingot transform`.
+
+mod support;
+
+use serde_json::Value;
+use support::Server;
+
+fn shapes_csv(rows: usize) -> String {
+    let mut csv = String::from("x,colour,y\n");
+    for i in 0..rows {
+        let x = (i as f64 * 0.37).sin() * 3.0;
+        let colour = ["red", "green", "blue"][i % 3];
+        let y = i64::from(x + if colour == "red" { 1.0 } else { -0.5 } > 0.0);
+        csv.push_str(&format!("{x},{colour},{y}\n"));
+    }
+    csv
+}
+
+fn invoke(server: &Server, endpoint: &str, token: &str, body: &str) -> (u16, String, String) {
+    let url = format!("{}/endpoints/{endpoint}/invocations", server.url);
+    let (token, body) = (token.to_string(), body.to_string());
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(invoke_async(url, token, body, None))
+    })
+    .join()
+    .unwrap()
+}
+
+async fn invoke_async(
+    url: String,
+    token: String,
+    body: String,
+    target_model: Option<&str>,
+) -> (u16, String, String) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(body);
+    if let Some(target) = target_model {
+        request = request.header("x-ingot-target-model", target);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let answered_by = if target_model.is_some() {
+        header("x-ingot-model")
+    } else {
+        header("x-ingot-variant")
+    };
+    (status, answered_by, response.text().await.unwrap())
+}
+
+#[test]
+fn deploy_update_show_keys_and_transform_through_the_cli() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(home.path());
+    let data = home.path().join("shapes.csv");
+    std::fs::write(&data, shapes_csv(300)).unwrap();
+    server.ok(&[
+        "dataset",
+        "create",
+        "shapes",
+        "--file",
+        data.to_str().unwrap(),
+    ]);
+    for l2 in ["0", "1"] {
+        server.ok(&[
+            "train",
+            "--dataset",
+            "shapes",
+            "--target",
+            "y",
+            "--algorithm",
+            "linear-learner",
+            "--hp",
+            &format!("l2={l2}"),
+            "--model",
+            "shapes",
+            "--wait",
+        ]);
+    }
+    let admin = std::fs::read_to_string(home.path().join("admin-token"))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let endpoint = server.json(&[
+        "deploy",
+        "shapes:1",
+        "--endpoint",
+        "churn",
+        "--capture-percent",
+        "100",
+        "--max-replicas",
+        "2",
+        "--wait",
+    ]);
+    assert_eq!(endpoint["status"], "InService", "{endpoint}");
+    assert_eq!(endpoint["config"]["data_capture"]["sample_percent"], 100.0);
+    assert_eq!(endpoint["config"]["variants"][0]["max_replicas"], 2);
+
+    // Canary: 0 % then 100 % to version 2, plus a shadow; every answer comes from a
+    // production variant.
+    server.ok(&[
+        "endpoint",
+        "update",
+        "churn",
+        "--variant",
+        "blue=shapes:1,weight=1",
+        "--variant",
+        "green=shapes:2,weight=0",
+    ]);
+    for _ in 0..20 {
+        let (status, variant, _) = invoke(&server, "churn", &admin, "1.5,red\n");
+        assert_eq!((status, variant.as_str()), (200, "blue"));
+    }
+    server.ok(&[
+        "endpoint",
+        "update",
+        "churn",
+        "--variant",
+        "green=shapes:2",
+        "--shadow",
+        "blue=shapes:1",
+    ]);
+    for _ in 0..20 {
+        let (status, variant, _) = invoke(&server, "churn", &admin, "1.5,red\n");
+        assert_eq!((status, variant.as_str()), (200, "green"));
+    }
+    let shown = server.ok(&["endpoint", "show", "churn"]);
+    assert!(shown.contains("green"), "{shown}");
+    assert!(shown.contains("blue (shadow)"), "{shown}");
+    assert!(shown.contains("data capture 100%"), "{shown}");
+    let live = server.json(&["endpoint", "show", "churn"]);
+    let green = live["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variant"] == "green")
+        .cloned()
+        .unwrap();
+    assert_eq!(green["invocations"], 20, "{live}");
+
+    // Keys: a key opens this endpoint only.
+    let key = server.json(&["endpoint", "keys", "create", "churn", "webapp"]);
+    let secret = key["key"].as_str().unwrap().to_string();
+    assert_eq!(invoke(&server, "churn", &secret, "1.5,red\n").0, 200);
+    server.ok(&["deploy", "shapes:1", "--endpoint", "other", "--wait"]);
+    assert_eq!(invoke(&server, "other", &secret, "1.5,red\n").0, 401);
+    let listed = server.json(&["endpoint", "keys", "list", "churn"]);
+    assert_eq!(listed[0]["name"], "webapp");
+    server.ok(&[
+        "endpoint",
+        "keys",
+        "revoke",
+        "churn",
+        key["id"].as_str().unwrap(),
+    ]);
+    assert_eq!(invoke(&server, "churn", &secret, "1.5,red\n").0, 401);
+
+    // A bad variant spec is a CLI error naming the option.
+    let bad = server.cli(&[
+        "endpoint",
+        "update",
+        "churn",
+        "--variant",
+        "x=shapes:1,wieght=2",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("wieght"));
+
+    // Multi-model deploy by prefix.
+    server.ok(&[
+        "deploy",
+        "--endpoint",
+        "tenants",
+        "--multi-model-prefix",
+        "sha",
+        "--wait",
+    ]);
+    let url = format!("{}/endpoints/tenants/invocations", server.url);
+    let admin_copy = admin.clone();
+    let (status, model, _) = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(invoke_async(
+                url,
+                admin_copy,
+                "1.5,red\n".into(),
+                Some("shapes:2"),
+            ))
+    })
+    .join()
+    .unwrap();
+    assert_eq!((status, model.as_str()), (200, "shapes:2"));
+
+    // Batch transform with the input joined.
+    let job = server.json(&[
+        "transform",
+        "--model",
+        "shapes:2",
+        "--dataset",
+        "shapes",
+        "--output-dataset",
+        "scored",
+        "--join-input",
+        "--wait",
+    ]);
+    assert_eq!(job["status"], "Completed", "{job}");
+    assert_eq!(job["rows"], 300);
+    let scored: Value = server.json(&["dataset", "show", "scored"]);
+    let columns: Vec<&str> = scored["schema"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "x",
+            "colour",
+            "y",
+            "predicted_label",
+            "probability_0",
+            "probability_1"
+        ]
+    );
+}
