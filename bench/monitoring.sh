@@ -8,6 +8,7 @@
 # usage: bench/monitoring.sh [ROWS...]   (default 1000000; several sizes show the scaling)
 # env:   EVIDENTLY_TIMEOUT  seconds before Evidently is stopped (default 3600)
 #        BENCH_KEEP=1       keep the work directory
+#        INGOT_BIN          an already built ingot binary (skips `cargo build --release`)
 #
 # Evidently 0.7 does not import with pandas 3, so it runs in its own venv,
 # bench/.venv-evidently (gitignored), with pandas 2.3.
@@ -18,8 +19,12 @@ timeout_s="${EVIDENTLY_TIMEOUT:-3600}"
 work="$(mktemp -d)"
 if [ "${BENCH_KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; else echo "work dir: $work"; fi
 
-cargo build --release -q -p ingot
-ingot="$PWD/target/release/ingot"
+if [ -n "${INGOT_BIN:-}" ]; then
+    ingot="$INGOT_BIN"
+else
+    cargo build --release -q -p ingot
+    ingot="$PWD/target/release/ingot"
+fi
 venv=bench/.venv-evidently
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/pip" install -q --disable-pip-version-check "evidently==0.7.23" "pandas>=2.2,<3" pyarrow

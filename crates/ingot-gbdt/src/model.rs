@@ -100,6 +100,26 @@ impl GbdtModel {
         }
     }
 
+    /// The single-row serving path: the row is encoded into a per-thread scratch buffer and
+    /// scored by [`GbdtModel::predict_row`]; only the returned predictions are allocated.
+    pub fn predict_one(&self, features: &RecordBatch) -> Result<Predictions> {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> =
+                const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+        }
+        SCRATCH.with(|scratch| {
+            let (row, out) = &mut *scratch.borrow_mut();
+            row.resize(self.preprocessor.n_features(), 0.0);
+            out.resize(self.prediction_width().max(self.outputs()), 0.0);
+            self.preprocessor.transform_row_into(features, 0, row)?;
+            self.predict_row(row, out);
+            Ok(Predictions::supervised(
+                self.classes.as_deref(),
+                out[..self.prediction_width()].to_vec(),
+            ))
+        })
+    }
+
     /// Predicts a row-major raw matrix (`rows × n_features`) into row-major outputs.
     pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
         let k = self.outputs();
@@ -137,6 +157,9 @@ impl GbdtModel {
 
 impl Estimator for GbdtModel {
     fn predict(&self, features: &RecordBatch) -> Result<Predictions> {
+        if features.num_rows() == 1 {
+            return self.predict_one(features);
+        }
         let x = self.preprocessor.transform(features)?;
         let values = self.predict_matrix(&x.data, x.rows);
         Ok(Predictions::supervised(self.classes.as_deref(), values))

@@ -71,3 +71,60 @@ fn scoring_one_row_allocates_nothing() {
     });
     assert!(batch.count_total > 0);
 }
+
+#[test]
+fn the_single_row_estimator_path_equals_the_batch_path_and_allocates_only_its_answer() {
+    use ingot_algo::Estimator;
+    let train = data(300);
+    let params = GbdtParams::from_hyperparameters(
+        &Hyperparameters::parse_pairs(["num_trees=10", "num_leaves=7"]).unwrap(),
+        0,
+    )
+    .unwrap();
+    let cancel = AtomicBool::new(false);
+    let model = fit_gbdt(
+        &train,
+        None,
+        &params,
+        &mut FitContext {
+            cancel: &cancel,
+            threads: 1,
+            seed: 0,
+            events: &mut |_| {},
+        },
+    )
+    .unwrap();
+    let all = model.predict(&train.features).unwrap();
+    let ingot_algo::Predictions::Classification { probabilities, .. } = &all else {
+        panic!("{all:?}")
+    };
+    let width = 3;
+    let rows: Vec<RecordBatch> = (0..train.features.num_rows())
+        .map(|i| train.features.slice(i, 1))
+        .collect();
+    // Warm the per-thread scratch, then count.
+    model.predict(&rows[0]).unwrap();
+    let mut singles = Vec::new();
+    let counted = allocation_counter::measure(|| {
+        for row in &rows {
+            singles.push(model.predict(row).unwrap());
+        }
+    });
+    for (i, single) in singles.iter().enumerate() {
+        let ingot_algo::Predictions::Classification {
+            probabilities: p, ..
+        } = single
+        else {
+            panic!("{single:?}")
+        };
+        assert_eq!(
+            p.as_slice(),
+            &probabilities[i * width..(i + 1) * width],
+            "row {i}"
+        );
+    }
+    // Per row: the probabilities vector, the class labels of the answer, and the growth of
+    // `singles` itself; nothing per tree or per feature.
+    let per_row = counted.count_total as f64 / rows.len() as f64;
+    assert!(per_row <= 6.0, "{per_row} allocations per row");
+}

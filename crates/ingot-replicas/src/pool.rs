@@ -221,7 +221,7 @@ impl Inner {
             .map(|r| r.slot)
             .collect();
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.sort_by_key(|s| (serving.contains(&s.id), s.id));
+        slots.sort_by_key(|s| (serving.contains(&s.id), std::cmp::Reverse(s.id)));
         let count = count.min(slots.len());
         let keep = slots.split_off(count);
         let stopped = std::mem::replace(&mut *slots, keep);
@@ -395,6 +395,8 @@ impl ReplicaPool for ProcessPool {
     async fn shutdown(&self) {
         let inner = &self.inner;
         inner.closed.store(true, Ordering::SeqCst);
+        // Once before the lock, so a start in progress is abandoned rather than awaited.
+        kill_all(inner);
         let _scaling = inner.scaling.lock().await;
         kill_all(inner);
         let tasks = std::mem::take(&mut *inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
@@ -422,5 +424,16 @@ impl Drop for ProcessPool {
         // Dropped without `shutdown`: the supervisors still kill their children.
         self.inner.closed.store(true, Ordering::SeqCst);
         kill_all(&self.inner);
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let dir = self.inner.dir.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for task in tasks {
+                    let _ = task.await;
+                }
+                let _ = std::fs::remove_dir_all(dir);
+            });
+        }
     }
 }

@@ -107,6 +107,31 @@ async fn require_invoke_token(
     Ok(next.run(request).await)
 }
 
+/// The body, or a 413 naming the limit and the way around it.
+fn body_within(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+    hint: &str,
+) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "request body is too large: the limit is {} MiB{hint}",
+                    limit / (1024 * 1024)
+                ),
+            )
+        } else {
+            rejection.into()
+        }
+    })
+}
+
+const REALTIME_HINT: &str =
+    "; send fewer rows per request, or use async invocations or a batch transform job";
+
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -156,7 +181,7 @@ async fn invoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body?;
+    let body = body_within(body, MAX_INVOCATION_BYTES, REALTIME_HINT)?;
     if !headers.contains_key(CONTENT_TYPE) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -183,7 +208,11 @@ async fn submit_async(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<AsyncInvocationView>), ApiError> {
-    let body = body?;
+    let body = body_within(
+        body,
+        MAX_ASYNC_BYTES,
+        "; use a batch transform job for more",
+    )?;
     let webhook = params
         .webhook_url
         .or_else(|| header(&headers, "x-ingot-webhook-url"));
@@ -236,7 +265,7 @@ async fn oip_infer(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body?;
+    let body = body_within(body, MAX_INVOCATION_BYTES, REALTIME_HINT)?;
     let answer = state
         .platform
         .invoke(&name, invocation(&headers, body, Protocol::Oip))

@@ -246,6 +246,7 @@ pub fn parse(bytes: &[u8]) -> Result<TreeEnsemble> {
         integer_features,
         cover: Cover::Count,
         resolved,
+        float32: false,
     })
 }
 
@@ -385,8 +386,9 @@ fn convert_tree(s: &Section<'_>, path: &str, num_features: usize) -> Result<Tree
             node.default_left = false;
             node.unknown_right = true;
         } else {
-            if !node.threshold.is_finite() {
-                return Err(invalid(format!("{path}: threshold[{i}] is not finite")));
+            // LightGBM writes `inf` for a split that only separates missing values.
+            if node.threshold.is_nan() {
+                return Err(invalid(format!("{path}: threshold[{i}] is NaN")));
             }
             match missing {
                 MISSING_NAN => {}

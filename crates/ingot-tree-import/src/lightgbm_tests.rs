@@ -67,6 +67,9 @@ fn missing_types_route_nan_and_zero() {
         values(&text("regression", 4, "", ""), &xs),
         [-1.25, 2.5, 2.5, 2.5, 2.5]
     );
+    // LightGBM writes `inf` for a split that only separates the missing values.
+    let t = text("regression", 8, "", "").replace("threshold=0.5", "threshold=inf");
+    assert_eq!(values(&t, &[1e300, -3.0, f64::NAN]), [-1.25, -1.25, 2.5]);
 }
 
 #[test]

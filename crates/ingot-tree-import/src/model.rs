@@ -48,6 +48,9 @@ pub struct TreeEnsemble {
     pub integer_features: Vec<bool>,
     /// The node statistic TreeSHAP weighs by (the library's own choice).
     pub cover: Cover,
+    /// Whether the library sums leaves and applies the link in float32 (XGBoost), so
+    /// predictions reproduce its rounding rather than exceed it.
+    pub float32: bool,
     /// Facts read from the file, for the manifest.
     pub resolved: serde_json::Value,
 }
@@ -246,6 +249,9 @@ impl ImportedModel {
     /// Predictions (output space) of a raw feature matrix, row-major `rows × width`.
     pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
         let e = &self.ensemble;
+        if e.float32 {
+            return self.predict_matrix_f32(data, rows);
+        }
         let width = self.prediction_width();
         ingot_gbdt::ensemble::score_matrix(
             &e.trees,
@@ -259,6 +265,38 @@ impl ImportedModel {
                 self.link(row);
             },
         )
+    }
+
+    /// XGBoost's arithmetic: per row, the base margin plus each tree's leaf in tree order,
+    /// summed in float32, then the link in float32.
+    fn predict_matrix_f32(&self, data: &[f64], rows: usize) -> Vec<f64> {
+        use rayon::prelude::*;
+        let e = &self.ensemble;
+        let cols = e.num_features;
+        let width = self.prediction_width();
+        let k = e.outputs;
+        let mut out = vec![0.0; rows * width];
+        out.par_chunks_mut(width)
+            .zip(data.par_chunks(cols.max(1)))
+            .for_each(|(row_out, x)| {
+                let mut margins = [0f32; 64];
+                let mut heap = Vec::new();
+                let margins: &mut [f32] = if k <= 64 {
+                    &mut margins[..k]
+                } else {
+                    heap.resize(k, 0f32);
+                    &mut heap
+                };
+                for (m, b) in margins.iter_mut().zip(&e.base_margin) {
+                    *m = *b as f32;
+                }
+                for (t, tree) in e.trees.iter().enumerate() {
+                    let leaf = tree.leaf(x);
+                    margins[t % k] += tree.leaf_values[leaf] as f32;
+                }
+                link_f32(e.link, margins, self.classes.is_some(), row_out);
+            });
+        out
     }
 
     /// Exact TreeSHAP attributions of the margins, one per input column.
@@ -287,6 +325,41 @@ impl ImportedModel {
     /// The format this model was imported from.
     pub fn format(&self) -> &'static str {
         self.format
+    }
+}
+
+/// The link in float32, as XGBoost computes it; writes `out` (probabilities or the value).
+fn link_f32(link: Link, margins: &mut [f32], classifier: bool, out: &mut [f64]) {
+    let sigmoid = |m: f32, s: f64| 1.0f32 / (1.0f32 + (-(s as f32) * m).exp());
+    match link {
+        Link::Identity => out[0] = f64::from(margins[0]),
+        Link::Exp => out[0] = f64::from(margins[0].exp()),
+        Link::Square => out[0] = f64::from(margins[0].signum() * margins[0] * margins[0]),
+        Link::Sigmoid { scale } => {
+            let p = sigmoid(margins[0], scale);
+            if classifier {
+                out[0] = f64::from(1.0f32 - p);
+                out[1] = f64::from(p);
+            } else {
+                out[0] = f64::from(p);
+            }
+        }
+        Link::SigmoidEach { scale } => {
+            for (o, m) in out.iter_mut().zip(margins.iter()) {
+                *o = f64::from(sigmoid(*m, scale));
+            }
+        }
+        Link::Softmax => {
+            let max = margins.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0f32;
+            for m in margins.iter_mut() {
+                *m = (*m - max).exp();
+                sum += *m;
+            }
+            for (o, m) in out.iter_mut().zip(margins.iter()) {
+                *o = f64::from(*m / sum);
+            }
+        }
     }
 }
 

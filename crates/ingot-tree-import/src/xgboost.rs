@@ -331,6 +331,7 @@ pub fn parse(bytes: &[u8]) -> Result<TreeEnsemble> {
         integer_features,
         cover: Cover::Hessian,
         resolved,
+        float32: true,
     })
 }
 

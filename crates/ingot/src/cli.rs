@@ -112,6 +112,19 @@ pub struct ServerArgs {
     /// Training jobs run at once
     #[arg(long, default_value_t = 1)]
     pub job_workers: usize,
+    /// Where endpoint replicas run: child processes (a crashing model cannot take the server
+    /// down) or inside the server process
+    #[arg(long, value_enum, default_value_t = ReplicaMode::Process)]
+    pub replica_mode: ReplicaMode,
+}
+
+/// Where endpoint replicas run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplicaMode {
+    /// One child process per replica
+    Process,
+    /// Inside the server process
+    InProcess,
 }
 
 #[derive(Debug, Args)]

@@ -362,6 +362,21 @@ async fn a_killed_replica_is_restarted_and_its_requests_retried_once() {
     let retries = pool.retries();
     assert!(retries <= 8, "{retries} retries for 8 concurrent streams");
     eprintln!("retried requests after kill -9: {retries}");
+
+    // With a single replica, a request waits for its restart.
+    pool.scale(1).await.unwrap();
+    eventually("one replica", Duration::from_secs(30), || {
+        pool.pids().len() == 1
+    })
+    .await;
+    kill9(pool.pids()[0]);
+    pool.invoke(request(CSV_ROWS, Some("text/csv"), None))
+        .await
+        .unwrap();
+    eventually("the second restart", Duration::from_secs(30), || {
+        pool.restarts() == 2 && pool.healthy() == 1
+    })
+    .await;
     pool.shutdown().await;
 }
 
@@ -438,7 +453,10 @@ async fn scaled_to_zero_a_request_cold_starts_one_replica() {
     assert_eq!((pool.replicas(), pool.pids().len()), (0, 0));
     pool.ready().await.unwrap();
     assert_eq!(pool.replicas(), 1);
-    pool.shutdown().await;
+    // Dropped without `shutdown`, the pool still ends its children.
+    let pid = pool.pids()[0];
+    drop(pool);
+    eventually("the orphan's end", Duration::from_secs(10), || !alive(pid)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

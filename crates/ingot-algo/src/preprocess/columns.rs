@@ -100,3 +100,63 @@ pub fn string_values<'a>(column: &str, array: &'a dyn Array) -> Result<Vec<Optio
         }
     })
 }
+
+/// One row of a numeric-like column as f64 (see [`numeric_values`]), without allocating.
+pub fn numeric_at(column: &str, array: &dyn Array, row: usize) -> Result<Option<f64>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    fn at<T: ArrowPrimitiveType>(array: &dyn Array, row: usize) -> T::Native {
+        array.as_primitive::<T>().value(row)
+    }
+    let value = match array.data_type() {
+        DataType::Int8 => f64::from(at::<Int8Type>(array, row)),
+        DataType::Int16 => f64::from(at::<Int16Type>(array, row)),
+        DataType::Int32 => f64::from(at::<Int32Type>(array, row)),
+        DataType::Int64 => at::<Int64Type>(array, row) as f64,
+        DataType::UInt8 => f64::from(at::<UInt8Type>(array, row)),
+        DataType::UInt16 => f64::from(at::<UInt16Type>(array, row)),
+        DataType::UInt32 => f64::from(at::<UInt32Type>(array, row)),
+        DataType::UInt64 => at::<UInt64Type>(array, row) as f64,
+        DataType::Float32 => f64::from(at::<Float32Type>(array, row)),
+        DataType::Float64 => at::<Float64Type>(array, row),
+        DataType::Boolean => {
+            if array.as_boolean().value(row) {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        DataType::Timestamp(unit, _) => match unit {
+            TimeUnit::Second => at::<TimestampSecondType>(array, row) as f64,
+            TimeUnit::Millisecond => at::<TimestampMillisecondType>(array, row) as f64 / 1e3,
+            TimeUnit::Microsecond => at::<TimestampMicrosecondType>(array, row) as f64 / 1e6,
+            TimeUnit::Nanosecond => at::<TimestampNanosecondType>(array, row) as f64 / 1e9,
+        },
+        other => {
+            return Err(Error::UnsupportedColumnType {
+                column: column.to_string(),
+                data_type: other.to_string(),
+            })
+        }
+    };
+    Ok(Some(value).filter(|x| x.is_finite()))
+}
+
+/// One row of a string column, without allocating.
+pub fn string_at<'a>(column: &str, array: &'a dyn Array, row: usize) -> Result<Option<&'a str>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    Ok(Some(match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().value(row),
+        DataType::LargeUtf8 => array.as_string::<i64>().value(row),
+        DataType::Utf8View => array.as_string_view().value(row),
+        other => {
+            return Err(Error::UnsupportedColumnType {
+                column: column.to_string(),
+                data_type: other.to_string(),
+            })
+        }
+    }))
+}

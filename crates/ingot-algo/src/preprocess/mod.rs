@@ -284,8 +284,67 @@ impl Preprocessor {
         Ok(matrix)
     }
 
+    /// Transforms one row of a batch into `out` (`n_features()` values) without allocating:
+    /// the serving path for single-row requests.
+    pub fn transform_row_into(
+        &self,
+        features: &RecordBatch,
+        row: usize,
+        out: &mut [f64],
+    ) -> Result<()> {
+        let mut offset = 0;
+        for encoder in &self.columns {
+            let name = encoder.column();
+            let array = features
+                .column_by_name(name)
+                .ok_or_else(|| Error::MissingColumn {
+                    column: name.to_string(),
+                })?;
+            match encoder {
+                ColumnEncoder::Numeric {
+                    fill, keep_missing, ..
+                } => {
+                    let fill = if *keep_missing { f64::NAN } else { *fill };
+                    out[offset] = columns::numeric_at(name, array.as_ref(), row)?.unwrap_or(fill);
+                }
+                ColumnEncoder::OneHot { categories, .. } => {
+                    let width = categories.len();
+                    out[offset..offset + width].fill(0.0);
+                    if let Some(j) = columns::string_at(name, array.as_ref(), row)?
+                        .and_then(|s| category_position(categories, s))
+                    {
+                        out[offset + j] = 1.0;
+                    }
+                }
+                ColumnEncoder::Ordinal { categories, .. } => {
+                    out[offset] = columns::string_at(name, array.as_ref(), row)?
+                        .and_then(|s| category_position(categories, s))
+                        .map_or(-1.0, |j| j as f64);
+                }
+            }
+            offset += encoder.width();
+        }
+        if let Some(s) = &self.standardization {
+            for ((x, m), sd) in out.iter_mut().zip(&s.mean).zip(&s.scale) {
+                *x = (*x - m) / sd;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks internal consistency (used when loading a model).
     pub fn validate(&self) -> std::result::Result<(), String> {
+        for encoder in &self.columns {
+            if let ColumnEncoder::OneHot { categories, column }
+            | ColumnEncoder::Ordinal { categories, column } = encoder
+            {
+                if categories.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(format!(
+                        "categories of column {column:?} are not sorted and unique"
+                    ));
+                }
+            }
+        }
         let n = self.n_features();
         if self.feature_names.len() != n {
             return Err(format!(
@@ -324,19 +383,19 @@ impl Preprocessor {
                     }
                 }
                 ColumnEncoder::OneHot { categories, .. } => {
-                    let index = category_index(categories);
                     let values = string_values(name, array.as_ref())?;
                     for (i, v) in values.into_iter().enumerate() {
-                        if let Some(&j) = v.and_then(|s| index.get(s)) {
+                        if let Some(j) = v.and_then(|s| category_position(categories, s)) {
                             matrix.data[i * cols + offset + j] = 1.0;
                         }
                     }
                 }
                 ColumnEncoder::Ordinal { categories, .. } => {
-                    let index = category_index(categories);
                     let values = string_values(name, array.as_ref())?;
                     for (i, v) in values.into_iter().enumerate() {
-                        let code = v.and_then(|s| index.get(s)).map_or(-1.0, |&j| j as f64);
+                        let code = v
+                            .and_then(|s| category_position(categories, s))
+                            .map_or(-1.0, |j| j as f64);
                         matrix.data[i * cols + offset] = code;
                     }
                 }
@@ -347,12 +406,10 @@ impl Preprocessor {
     }
 }
 
-fn category_index(categories: &[String]) -> HashMap<&str, usize> {
-    categories
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect()
+/// The position of a category in a sorted category list (fitted lists are sorted; `validate`
+/// checks it), without building an index per call.
+fn category_position(categories: &[String], value: &str) -> Option<usize> {
+    categories.binary_search_by(|c| c.as_str().cmp(value)).ok()
 }
 
 /// The `max` most frequent values (ties broken by value), returned sorted.

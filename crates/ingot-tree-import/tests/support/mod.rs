@@ -130,7 +130,8 @@ pub fn peer_layout(predictions: &Predictions, peer_width: usize) -> Vec<f64> {
         } if classes.len() == 2 && peer_width == 1 => probabilities
             .chunks(2)
             .map(|p| {
-                assert!((p[0] + p[1] - 1.0).abs() < 1e-12);
+                // Both computed in float32 by XGBoost's arithmetic.
+                assert!((p[0] + p[1] - 1.0).abs() < 1e-6);
                 p[1]
             })
             .collect(),

@@ -22,6 +22,7 @@ pub async fn run(context: &CliContext, args: &QuickstartArgs) -> Result<()> {
         no_auth: false,
         artifacts: None,
         job_workers: 1,
+        replica_mode: crate::cli::ReplicaMode::Process,
     };
     let server = super::server::start(&context.home, &server_args, false).await?;
     let client = Client::new(&server.url, server.token.clone())?;

@@ -29,6 +29,7 @@ impl RunningServer {
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.task.await.context("server task panicked")??;
+        self.platform.shutdown_serving().await;
         Ok(())
     }
 }
@@ -48,6 +49,31 @@ pub async fn start(
     let mut platform_config = PlatformConfig::new(home);
     platform_config.artifacts = args.artifacts.clone();
     platform_config.job_workers = args.job_workers.max(1);
+    if args.replica_mode == crate::cli::ReplicaMode::Process {
+        // Children open the same store the platform opens.
+        let artifacts = args
+            .artifacts
+            .clone()
+            .unwrap_or_else(|| home.join("artifacts").display().to_string());
+        platform_config.artifacts = Some(artifacts.clone());
+        let executable = std::env::current_exe().context("cannot find the ingot executable")?;
+        // Socket paths are short by law (107 bytes): fall back to the temp directory when
+        // the home is deep.
+        let factory = ingot_replicas::ProcessFactory::new(
+            executable.clone(),
+            home.join("run/replicas"),
+            artifacts.clone(),
+        )
+        .or_else(|_| {
+            ingot_replicas::ProcessFactory::new(
+                executable,
+                std::env::temp_dir().join(format!("ingot-replicas-{}", std::process::id())),
+                artifacts,
+            )
+        })
+        .context("cannot prepare the replica runtime directory")?;
+        platform_config.pool_factory = Some(std::sync::Arc::new(factory));
+    }
     let platform = Platform::open(platform_config)
         .await
         .with_context(|| format!("cannot open Ingot home {}", home.display()))?;

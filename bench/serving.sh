@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Serving benchmark: the same XGBoost model (500 trees, 30 features) served by Ingot
+# (`/invocations` and Open Inference Protocol v2) and by `mlflow models serve`, loaded with
+# `oha` at fixed concurrency levels. Reports throughput, p50 and p99 for 1-row and 100-row
+# requests, the throughput and p99 ratios, the single-row p99 at half of Ingot's peak
+# throughput, and cold start (deploy → first successful answer).
+#
+# usage: bench/serving.sh
+# env:   BENCH_SECONDS      seconds per load run (default 10)
+#        BENCH_CONCURRENCY  concurrency levels (default "1 8 32")
+#        BENCH_PYTHON       a Python with xgboost and mlflow (default: .venv/bin/python)
+#        BENCH_MLFLOW_WORKERS  mlflow serve workers (default 2, one per core here)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+python="${BENCH_PYTHON:-$root/.venv/bin/python}"
+seconds="${BENCH_SECONDS:-10}"
+levels="${BENCH_CONCURRENCY:-1 8 32}"
+workers="${BENCH_MLFLOW_WORKERS:-2}"
+"$python" -c 'import xgboost, mlflow' || { echo "needs xgboost and mlflow in $python"; exit 1; }
+command -v oha >/dev/null || cargo install oha --locked
+cargo build --release -p ingot
+
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+echo "== preparing the model and request bodies"
+"$python" bench/serving_models.py "$work"
+
+echo "== ingot"
+INGOT_LOG=warn setsid target/release/ingot server --port 0 --no-auth --home "$work/ingot" >"$work/ingot.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$work/ingot.out" 2>/dev/null && break; sleep 0.1; done
+ingot="$(grep -o 'http://[0-9.:]*' "$work/ingot.out" | head -1)"
+export INGOT_SERVER="$ingot" INGOT_HOME="$work/ingot"
+target/release/ingot model import bench --file "$work/model.json" --format xgboost >/dev/null
+start=$(now)
+target/release/ingot deploy bench --endpoint bench >/dev/null
+until curl -sf -H 'content-type: text/csv; header=present' --data-binary @"$work/one.csv" \
+    "$ingot/endpoints/bench/invocations" >/dev/null; do sleep 0.005; done
+ingot_cold=$(echo "$(now) - $start" | bc)
+
+echo "== mlflow models serve ($workers workers)"
+port="$(free_port)"
+start=$(now)
+setsid "$python" -m mlflow models serve -m "$work/mlflow-model" --env-manager local \
+    -h 127.0.0.1 -p "$port" -w "$workers" >"$work/mlflow.out" 2>&1 &
+pids+=($!)
+mlflow="http://127.0.0.1:$port"
+until curl -sf -H 'content-type: text/csv' --data-binary @"$work/one.csv" "$mlflow/invocations" >/dev/null; do sleep 0.05; done
+mlflow_cold=$(echo "$(now) - $start" | bc)
+
+load() { # name url content-type body concurrency [rate]
+    local rate=()
+    [ -n "${6:-}" ] && rate=(-q "$6")
+    oha -z "${seconds}s" -c "$5" "${rate[@]}" --no-tui --output-format json -m POST \
+        -H "content-type: $3" -D "$4" "$2" >"$work/oha.json"
+    "$python" - "$1" "$5" "$work/oha.json" <<'PY'
+import json, sys
+name, concurrency, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+r = json.load(open(path))
+codes = r.get("statusCodeDistribution", {})
+ok = sum(v for k, v in codes.items() if k.startswith("2"))
+total = sum(codes.values())
+p = r["latencyPercentiles"]
+print(json.dumps({"case": name, "c": concurrency, "rps": round(r["summary"]["requestsPerSec"], 1),
+                  "p50_ms": round(p["p50"] * 1000, 3), "p99_ms": round(p["p99"] * 1000, 3),
+                  "ok": ok, "total": total}))
+PY
+}
+
+results="$work/results.jsonl"
+for c in $levels; do
+    load ingot-1row "$ingot/endpoints/bench/invocations" "text/csv; header=present" "$work/one.csv" "$c" | tee -a "$results"
+    load ingot-oip-1row "$ingot/v2/models/bench/infer" "application/json" "$work/one.oip.json" "$c" | tee -a "$results"
+    load ingot-100rows "$ingot/endpoints/bench/invocations" "text/csv; header=present" "$work/hundred.csv" "$c" | tee -a "$results"
+    load mlflow-1row "$mlflow/invocations" "text/csv" "$work/one.csv" "$c" | tee -a "$results"
+    load mlflow-100rows "$mlflow/invocations" "text/csv" "$work/hundred.csv" "$c" | tee -a "$results"
+done
+# Single-row p99 at half of Ingot's peak single-row throughput.
+peak="$("$python" -c "import json,sys; print(max(json.loads(l)['rps'] for l in open('$results') if json.loads(l)['case']=='ingot-1row'))")"
+half="$("$python" -c "print(max(1, int($peak / 2)))")"
+load ingot-1row-half-peak "$ingot/endpoints/bench/invocations" "text/csv; header=present" "$work/one.csv" 8 "$half" | tee -a "$results"
+
+"$python" - "$results" "$ingot_cold" "$mlflow_cold" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+get = {(r["case"], r["c"]): r for r in rows}
+print(f"\n{'case':22} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ok/total':>13}")
+for r in rows:
+    print(f"{r['case']:22} {r['c']:>3} {r['rps']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} {str(r['ok']) + '/' + str(r['total']):>13}")
+print(f"\n{'ratio (ingot vs mlflow)':30} {'c':>3} {'throughput':>11} {'p99':>8}")
+for case in ["1row", "100rows"]:
+    for (name, c), r in sorted(get.items()):
+        if name == f"ingot-{case}" and (f"mlflow-{case}", c) in get:
+            m = get[(f"mlflow-{case}", c)]
+            print(f"{case:30} {c:>3} {r['rps'] / m['rps']:>10.1f}x {m['p99_ms'] / r['p99_ms']:>7.1f}x")
+print(f"\ncold start: ingot {float(sys.argv[2]):.3f} s (deploy to first answer), "
+      f"mlflow {float(sys.argv[3]):.3f} s (process start to first answer)")
+PY

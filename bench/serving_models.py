@@ -1,0 +1,39 @@
+"""Prepares the serving benchmark: one XGBoost model (500 trees, 30 features) saved as XGBoost
+JSON (for Ingot) and as an MLflow model (for `mlflow models serve`), plus request bodies:
+1-row and 100-row CSV (header present, both servers read it) and a 1-row OIP tensor.
+usage: serving_models.py OUT_DIR
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+out = Path(sys.argv[1])
+rng = np.random.default_rng(5)
+features = [f"f{i}" for i in range(30)]
+x = rng.normal(size=(20000, 30)).astype(np.float32)
+y = ((x[:, :5].sum(axis=1) + 0.5 * x[:, 5] * x[:, 6]) > 0).astype(int)
+model = xgb.XGBClassifier(n_estimators=500, max_depth=6, learning_rate=0.1, tree_method="hist")
+model.fit(x, y)
+booster = model.get_booster()
+booster.feature_names = features
+booster.save_model(str(out / "model.json"))
+
+import mlflow.xgboost
+import pandas as pd
+
+mlflow.xgboost.save_model(model, str(out / "mlflow-model"), input_example=pd.DataFrame(x[:2], columns=features))
+
+
+def csv(rows):
+    lines = [",".join(features)] + [",".join(repr(float(v)) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+(out / "one.csv").write_text(csv(x[:1]))
+(out / "hundred.csv").write_text(csv(x[:100]))
+(out / "one.oip.json").write_text(
+    json.dumps({"inputs": [{"name": "x", "shape": [1, 30], "datatype": "FP32", "data": x[0].tolist()}]})
+)
