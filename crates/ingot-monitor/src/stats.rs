@@ -363,6 +363,10 @@ impl ColumnStats {
 
     /// Folds another column's statistics into these.
     pub fn merge(&mut self, o: &ColumnStats) {
+        // Counts read from files carry no hashes: keep a lower bound of the union.
+        if self.distinct_from_file.is_some() || o.distinct_from_file.is_some() {
+            self.distinct_from_file = Some(self.distinct_count().max(o.distinct_count()));
+        }
         self.present += o.present;
         self.missing += o.missing;
         self.moments.merge(&o.moments);

@@ -55,10 +55,9 @@ async fn run(served: Arc<Served>, config: BatchingConfig, mut receiver: mpsc::Re
             let next = match receiver.try_recv() {
                 Ok(job) => Some(job),
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                        Ok(job) => job,
-                        Err(_) => None,
-                    }
+                    tokio::time::timeout_at(deadline, receiver.recv())
+                        .await
+                        .unwrap_or_default()
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
             };

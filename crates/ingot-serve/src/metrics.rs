@@ -130,11 +130,20 @@ pub struct VariantGauges {
     pub restarts: u64,
 }
 
+/// (endpoint, variant) → its metrics.
+type VariantMap = BTreeMap<(String, String), Arc<VariantMetrics>>;
+/// A rendered counter: name, help, reader.
+type Counter = (&'static str, &'static str, fn(&VariantMetrics) -> u64);
+/// A rendered histogram: name, help, reader.
+type HistogramOf = (&'static str, &'static str, fn(&VariantMetrics) -> &Histogram);
+/// A rendered gauge: name, Prometheus type, help, reader.
+type Gauge = (&'static str, &'static str, &'static str, fn(&VariantGauges) -> u64);
+
 /// Every variant's metrics, by (endpoint, variant). Entries survive configuration changes so
 /// counters never go backwards.
 #[derive(Default, Clone)]
 pub struct ServingMetrics {
-    variants: Arc<RwLock<BTreeMap<(String, String), Arc<VariantMetrics>>>>,
+    variants: Arc<RwLock<VariantMap>>,
 }
 
 impl ServingMetrics {
@@ -180,7 +189,7 @@ impl ServingMetrics {
     pub fn render(&self, gauges: &dyn Fn(&str, &str) -> Option<VariantGauges>) -> String {
         let variants = self.variants.read().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
-        let counters: [(&str, &str, fn(&VariantMetrics) -> u64); 3] = [
+        let counters: [Counter; 3] = [
             (
                 "ingot_invocations_total",
                 "Invocations per endpoint variant.",
@@ -203,7 +212,7 @@ impl ServingMetrics {
                 let _ = writeln!(out, "{name}{{{}}} {}", labels(endpoint, variant), read(m));
             }
         }
-        let histograms: [(&str, &str, fn(&VariantMetrics) -> &Histogram); 2] = [
+        let histograms: [HistogramOf; 2] = [
             (
                 "ingot_model_latency_seconds",
                 "Time inside the model replica.",
@@ -225,7 +234,7 @@ impl ServingMetrics {
             .keys()
             .filter_map(|(e, v)| gauges(e, v).map(|g| (e, v, g)))
             .collect();
-        let gauge_kinds: [(&str, &str, &str, fn(&VariantGauges) -> u64); 4] = [
+        let gauge_kinds: [Gauge; 4] = [
             ("ingot_replicas", "gauge", "Running replicas.", |g| {
                 g.replicas as u64
             }),

@@ -13,7 +13,7 @@
 
 mod columns;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use arrow_array::RecordBatch;
 use ingot_core::ColumnType;
