@@ -135,9 +135,18 @@ type VariantMap = BTreeMap<(String, String), Arc<VariantMetrics>>;
 /// A rendered counter: name, help, reader.
 type Counter = (&'static str, &'static str, fn(&VariantMetrics) -> u64);
 /// A rendered histogram: name, help, reader.
-type HistogramOf = (&'static str, &'static str, fn(&VariantMetrics) -> &Histogram);
+type HistogramOf = (
+    &'static str,
+    &'static str,
+    fn(&VariantMetrics) -> &Histogram,
+);
 /// A rendered gauge: name, Prometheus type, help, reader.
-type Gauge = (&'static str, &'static str, &'static str, fn(&VariantGauges) -> u64);
+type Gauge = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&VariantGauges) -> u64,
+);
 
 /// Every variant's metrics, by (endpoint, variant). Entries survive configuration changes so
 /// counters never go backwards.
