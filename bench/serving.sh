@@ -51,7 +51,11 @@ setsid "$python" -m mlflow models serve -m "$work/mlflow-model" --env-manager lo
     -h 127.0.0.1 -p "$port" -w "$workers" >"$work/mlflow.out" 2>&1 &
 pids+=($!)
 mlflow="http://127.0.0.1:$port"
-until curl -sf -H 'content-type: text/csv' --data-binary @"$work/one.csv" "$mlflow/invocations" >/dev/null; do sleep 0.05; done
+for i in $(seq 3000); do
+    curl -sf -H 'content-type: text/csv' --data-binary @"$work/one.csv" "$mlflow/invocations" >/dev/null && break
+    [ "$i" = 3000 ] && { echo "mlflow never answered:"; tail -20 "$work/mlflow.out"; exit 1; }
+    sleep 0.05
+done
 mlflow_cold=$(echo "$(now) - $start" | bc)
 
 load() { # name url content-type body concurrency [rate]

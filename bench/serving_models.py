@@ -24,7 +24,10 @@ booster.save_model(str(out / "model.json"))
 import mlflow.xgboost
 import pandas as pd
 
-mlflow.xgboost.save_model(model, str(out / "mlflow-model"), input_example=pd.DataFrame(x[:2], columns=features))
+# A float64 signature: CSV bodies parse as float64, which MLflow refuses to narrow to float32.
+mlflow.xgboost.save_model(
+    model, str(out / "mlflow-model"), input_example=pd.DataFrame(x[:2].astype(np.float64), columns=features)
+)
 
 
 def csv(rows):

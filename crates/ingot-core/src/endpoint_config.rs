@@ -33,6 +33,35 @@ pub struct EndpointConfig {
     /// Real-time (answers in the request) or asynchronous (queued, answered later).
     #[serde(default)]
     pub mode: EndpointMode,
+    /// Background rows for KernelSHAP explanations (`?explain=true`) of models without exact
+    /// attributions; tree models need none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<ExplainConfig>,
+}
+
+/// Where `?explain=true` takes KernelSHAP's background from: rows sampled from a stored
+/// dataset version when the endpoint's replicas start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainConfig {
+    /// Dataset whose rows are sampled.
+    pub background_dataset: String,
+    /// Its version (absent: the latest, resolved whenever the endpoint's replicas are built).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_version: Option<i64>,
+    /// Rows sampled (default 50).
+    #[serde(default = "background_rows")]
+    pub background_rows: usize,
+    /// Coalitions per explained row (default 2M + 2048, capped at 2^M − 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nsamples: Option<usize>,
+    /// Seed of the sample and the coalitions.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn background_rows() -> usize {
+    50
 }
 
 /// How an endpoint answers.
@@ -183,6 +212,7 @@ impl EndpointConfig {
             multi_model: None,
             autoscaling: None,
             mode: EndpointMode::RealTime,
+            explain: None,
         }
     }
 
@@ -244,6 +274,26 @@ impl EndpointConfig {
                     "multi_model.memory_budget_bytes".into(),
                     "must be above 0".into(),
                 );
+            }
+        }
+        if let Some(explain) = &self.explain {
+            if let Err(e) = validate_name(&explain.background_dataset) {
+                return bad("explain.background_dataset".into(), e.to_string());
+            }
+            if explain.background_version.is_some_and(|v| v < 1) {
+                return bad(
+                    "explain.background_version".into(),
+                    "must be 1 or more".into(),
+                );
+            }
+            if explain.background_rows == 0 || explain.background_rows > 1000 {
+                return bad(
+                    "explain.background_rows".into(),
+                    "must be between 1 and 1000".into(),
+                );
+            }
+            if explain.nsamples == Some(0) {
+                return bad("explain.nsamples".into(), "must be at least 1".into());
             }
         }
         if let Some(scaling) = &self.autoscaling {

@@ -252,3 +252,33 @@ pub struct ApiToken {
     pub is_admin: bool,
     pub created_at: TimestampMillis,
 }
+
+/// A monitoring schedule of an endpoint; `config` is the service's JSON settings (type,
+/// baseline, cadence, webhook, per-type options).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitoringSchedule {
+    pub endpoint: String,
+    pub name: String,
+    /// `data_quality`, `model_quality`, `bias_drift` or `feature_attribution_drift`.
+    pub schedule_type: String,
+    pub config: serde_json::Value,
+    pub created_at: TimestampMillis,
+}
+
+/// One run of a monitoring schedule over a window of captured data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitoringExecution {
+    pub id: String,
+    pub endpoint: String,
+    pub schedule: String,
+    /// `InProgress`, `Completed`, `CompletedWithViolations`, `NoData` or `Failed`.
+    pub status: String,
+    pub window_start: TimestampMillis,
+    pub window_end: TimestampMillis,
+    pub violations: i64,
+    pub failure_reason: Option<String>,
+    pub webhook_status: Option<String>,
+    /// Small summary numbers (rows, drift share, model-quality metrics), JSON.
+    pub summary: serde_json::Value,
+    pub created_at: TimestampMillis,
+}

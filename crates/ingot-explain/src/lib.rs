@@ -13,11 +13,14 @@
 //! * [`table`]: Arrow columns as the slices these analyses take.
 //! * [`drift`]: Clarify's feature-attribution drift score, NDCG of the current ranking against
 //!   the baseline's.
+//! * [`report`]: self-contained HTML pages (inline SVG bar charts) for bias reports and SHAP
+//!   summaries.
 //!
 //! **Invariant:** no I/O and no async; the only randomness is seeded.
 
 pub mod bias;
 pub mod drift;
+pub mod report;
 pub mod shap;
 pub mod table;
 

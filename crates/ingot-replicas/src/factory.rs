@@ -186,6 +186,7 @@ mod tests {
             steps: Vec::new(),
             multi_model: None,
             batching: None,
+            explain_background: None,
         };
         let error = factory.start_pool(spec, 2).await.err().unwrap();
         let message = error.to_string();

@@ -24,6 +24,7 @@ const TARGET_MODEL: HeaderName = HeaderName::from_static("x-ingot-target-model")
 const TARGET_VERSION: HeaderName = HeaderName::from_static("x-ingot-target-version");
 const TARGET_HASH: HeaderName = HeaderName::from_static("x-ingot-target-hash");
 const TARGET_SIZE: HeaderName = HeaderName::from_static("x-ingot-target-size");
+const EXPLAIN: HeaderName = HeaderName::from_static("x-ingot-explain");
 const MODEL: HeaderName = HeaderName::from_static("x-ingot-model");
 const VERSION: HeaderName = HeaderName::from_static("x-ingot-version");
 const MODEL_MICROS: HeaderName = HeaderName::from_static("x-ingot-model-micros");
@@ -84,6 +85,9 @@ pub fn encode_request(request: &InvokeRequest) -> Result<Request<Bytes>> {
     headers.insert(PROTOCOL, HeaderValue::from_static(protocol));
     headers.insert(ENDPOINT, value(&ENDPOINT, &request.endpoint)?);
     headers.insert(REQUEST_ID, value(&REQUEST_ID, &request.request_id)?);
+    if request.explain {
+        headers.insert(EXPLAIN, HeaderValue::from_static("true"));
+    }
     if let Some(target) = &request.target {
         headers.insert(TARGET_MODEL, value(&TARGET_MODEL, &target.model)?);
         headers.insert(TARGET_VERSION, HeaderValue::from(target.version));
@@ -119,6 +123,7 @@ pub fn decode_request(headers: &HeaderMap, body: Bytes) -> Result<InvokeRequest>
         target,
         endpoint: required(headers, &ENDPOINT)?.to_string(),
         request_id: required(headers, &REQUEST_ID)?.to_string(),
+        explain: text(headers, &EXPLAIN) == Some("true"),
     })
 }
 
@@ -225,6 +230,7 @@ mod tests {
             target,
             endpoint: "churn".into(),
             request_id: "r-1".into(),
+            explain: false,
         }
     }
 
@@ -236,8 +242,9 @@ mod tests {
             artifact_hash: "ab".repeat(32),
             size_bytes: 1234,
         };
-        for target in [None, Some(target)] {
-            let sent = request(target.clone());
+        for (target, explain) in [(None, false), (Some(target), true)] {
+            let mut sent = request(target.clone());
+            sent.explain = explain;
             let (parts, body) = encode_request(&sent).unwrap().into_parts();
             assert_eq!(parts.uri.path(), INVOKE);
             let got = decode_request(&parts.headers, body).unwrap();
@@ -248,6 +255,7 @@ mod tests {
             assert_eq!(got.target, target);
             assert_eq!(got.endpoint, "churn");
             assert_eq!(got.request_id, "r-1");
+            assert_eq!(got.explain, explain);
         }
     }
 

@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use ingot_catalog::Predictions;
 
 use crate::batching::Batcher;
+use crate::explain::{explanations, KernelBackground};
 use crate::model_lru::ModelLru;
 use crate::replica::{InvokeRequest, InvokeResponse, ModelSource, Protocol, ReplicaSpec};
 use crate::served::Served;
@@ -23,12 +24,15 @@ pub struct ReplicaCore {
     source: Arc<dyn ModelSource>,
     fixed: Option<(Arc<Served>, Option<Batcher>)>,
     models: Option<ModelLru>,
+    /// KernelSHAP background of the fixed pipeline (`EndpointConfig.explain`).
+    background: Option<Arc<KernelBackground>>,
 }
 
 impl ReplicaCore {
     /// Loads the variant's fixed pipeline (multi-model replicas start empty) and starts its
     /// batcher when batching is on. Call inside a tokio runtime.
     pub async fn start(spec: ReplicaSpec, source: Arc<dyn ModelSource>) -> Result<ReplicaCore> {
+        let mut background = None;
         let (fixed, models) = match &spec.multi_model {
             Some(multi) => (None, Some(ModelLru::new(multi.memory_budget_bytes))),
             None => {
@@ -40,6 +44,19 @@ impl ReplicaCore {
                     .await
                     .map_err(|e| Error::Internal(format!("model load task failed: {e}")))??;
                 let served = Arc::new(served);
+                background = match &spec.explain_background {
+                    Some(config) => {
+                        let bytes = source.fetch(&config.content_hash).await?;
+                        let (config, for_load) = (config.clone(), served.clone());
+                        let loaded = tokio::task::spawn_blocking(move || {
+                            KernelBackground::load(&config, &bytes, &for_load)
+                        })
+                        .await
+                        .map_err(|e| Error::Internal(format!("background load failed: {e}")))??;
+                        Some(Arc::new(loaded))
+                    }
+                    None => None,
+                };
                 let batcher = spec
                     .batching
                     .clone()
@@ -52,6 +69,7 @@ impl ReplicaCore {
             source,
             fixed,
             models,
+            background,
         })
     }
 
@@ -95,19 +113,36 @@ impl ReplicaCore {
             }
             (None, None) => return Err(Error::Unavailable("replica has no model".into())),
         };
-        let inline = request.body.len() <= INLINE_SCORING_BYTES;
+        // Explanations (many model calls per row) always run on the blocking pool.
+        let inline = request.body.len() <= INLINE_SCORING_BYTES && !request.explain;
+        let background = match (&self.fixed, &self.background) {
+            (Some(_), Some(background)) => Some(background.clone()),
+            _ => None,
+        };
         let answered = served.answering().clone();
         let model_version = format!("{}:{}", answered.model, answered.version);
         let (content_type, body) = match batcher {
-            Some(batcher) => {
+            // Explained requests are scored alone: the batcher only answers predictions.
+            Some(batcher) if !request.explain => {
                 let decoded = decode(&request, &served)?;
                 let predictions = batcher.predict(decoded.batch.clone()).await?;
                 encode(&request, &decoded, &predictions, &model_version)?
             }
-            None => {
+            _ => {
                 let work = move || -> Result<(String, Vec<u8>)> {
                     let decoded = decode(&request, &served)?;
                     let predictions = served.predict(&decoded.batch)?;
+                    if decoded.explain {
+                        let explanations =
+                            explanations(&served, &decoded.batch, background.as_deref())?;
+                        return encode_explained(
+                            &request,
+                            &decoded,
+                            &predictions,
+                            &model_version,
+                            explanations,
+                        );
+                    }
                     encode(&request, &decoded, &predictions, &model_version)
                 };
                 if inline {
@@ -135,6 +170,8 @@ struct Decoded {
     response: Option<ResponseFormat>,
     oip_id: Option<String>,
     oip_outputs: Option<Vec<String>>,
+    /// Explanations were asked for (`?explain=true` or OIP `parameters.explain`).
+    explain: bool,
 }
 
 fn decode(request: &InvokeRequest, served: &Served) -> Result<Decoded> {
@@ -155,6 +192,7 @@ fn decode(request: &InvokeRequest, served: &Served) -> Result<Decoded> {
                 response: Some(response),
                 oip_id: None,
                 oip_outputs: None,
+                explain: request.explain,
             })
         }
         Protocol::Oip => {
@@ -164,6 +202,7 @@ fn decode(request: &InvokeRequest, served: &Served) -> Result<Decoded> {
                 response: None,
                 oip_id: decoded.id,
                 oip_outputs: decoded.outputs,
+                explain: request.explain || decoded.explain,
             })
         }
     }
@@ -191,4 +230,39 @@ fn encode(
             )?,
         )),
     }
+}
+
+/// The answer with explanations: always JSON. `/invocations` answers
+/// `{"predictions": [...], "explanations": [...]}` whatever the `Accept`; OIP answers its usual
+/// tensors with the explanations in `parameters.explanations`.
+fn encode_explained(
+    request: &InvokeRequest,
+    decoded: &Decoded,
+    predictions: &Predictions,
+    model_version: &str,
+    explanations: Vec<serde_json::Value>,
+) -> Result<(String, Vec<u8>)> {
+    let mut answer = match decoded.response {
+        Some(_) => predictions.to_json(),
+        None => {
+            let bytes = oip::encode_infer(
+                predictions,
+                &request.endpoint,
+                model_version,
+                decoded.oip_id.as_deref(),
+                decoded.oip_outputs.as_deref(),
+            )?;
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Internal(format!("OIP answer is not JSON: {e}")))?
+        }
+    };
+    let explanations = serde_json::Value::Array(explanations);
+    match decoded.response {
+        Some(_) => answer["explanations"] = explanations,
+        None => answer["parameters"] = serde_json::json!({ "explanations": explanations }),
+    }
+    Ok((
+        "application/json".to_string(),
+        answer.to_string().into_bytes(),
+    ))
 }

@@ -10,6 +10,7 @@ mod cache;
 mod codec;
 mod core;
 mod error;
+pub mod explain;
 mod in_process;
 pub mod metrics;
 mod model_lru;
@@ -26,7 +27,7 @@ pub use in_process::{InProcessFactory, InProcessPool};
 pub use metrics::{ServingMetrics, VariantGauges, VariantMetrics};
 pub use model_lru::ModelLru;
 pub use replica::{
-    InvokeRequest, InvokeResponse, ModelSource, PoolFactory, Protocol, ReplicaPool, ReplicaSpec,
-    ResolvedModel,
+    ExplainBackground, InvokeRequest, InvokeResponse, ModelSource, PoolFactory, Protocol,
+    ReplicaPool, ReplicaSpec, ResolvedModel,
 };
 pub use served::{slice_predictions, Served};

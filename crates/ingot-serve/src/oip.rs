@@ -19,6 +19,8 @@ struct InferRequest {
     inputs: Vec<InputTensor>,
     #[serde(default)]
     outputs: Option<Vec<RequestedOutput>>,
+    #[serde(default)]
+    parameters: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +45,8 @@ pub struct OipRequest {
     pub batch: RecordBatch,
     /// Output names the client asked for (all when `None`).
     pub outputs: Option<Vec<String>>,
+    /// `parameters.explain` is `true`: answer SHAP explanations too.
+    pub explain: bool,
 }
 
 const DATATYPES: &[&str] = &[
@@ -106,9 +110,20 @@ pub fn decode_infer(body: &[u8], schema: &Schema) -> Result<OipRequest> {
         by_name(&tensors, schema)?
     };
     let batch = ingot_data::read_json_rows(&rows, schema)?;
+    let explain = match request.parameters.as_ref().and_then(|p| p.get("explain")) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(other) => {
+            return Err(Error::BadBody(format!(
+                "parameters.explain must be true or false, not {other}"
+            )))
+        }
+    };
     Ok(OipRequest {
         id: request.id,
         batch,
+        explain,
         outputs: request
             .outputs
             .map(|o| o.into_iter().map(|o| o.name).collect()),

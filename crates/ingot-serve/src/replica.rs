@@ -43,6 +43,25 @@ pub struct ReplicaSpec {
     /// Dynamic batching.
     #[serde(default)]
     pub batching: Option<BatchingConfig>,
+    /// KernelSHAP background for `?explain=true` on models without exact attributions.
+    #[serde(default)]
+    pub explain_background: Option<ExplainBackground>,
+}
+
+/// A stored dataset version whose sampled rows are KernelSHAP's background, resolved down to
+/// its blob (fetched through the [`ModelSource`] like model files).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainBackground {
+    /// sha256 of the dataset file in the artifact store.
+    pub content_hash: String,
+    /// Its format (`csv`, `jsonl`, `parquet`).
+    pub format: String,
+    /// Rows sampled.
+    pub rows: usize,
+    /// Coalitions per explained row (`None`: 2M + 2048).
+    pub nsamples: Option<usize>,
+    /// Seed of the sample and the coalitions.
+    pub seed: u64,
 }
 
 /// The wire protocol of a request body.
@@ -73,6 +92,9 @@ pub struct InvokeRequest {
     pub endpoint: String,
     /// The request id (OIP `id`, logs).
     pub request_id: String,
+    /// Answer per-row SHAP explanations beside the predictions (`?explain=true`; OIP bodies
+    /// may also ask with `parameters.explain`). See `explain.rs` for the answer's shape.
+    pub explain: bool,
 }
 
 /// A replica's answer.

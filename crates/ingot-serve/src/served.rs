@@ -53,6 +53,11 @@ impl Served {
         &self.steps[0].1.manifest.input_schema
     }
 
+    /// Number of pipeline steps.
+    pub fn steps(&self) -> usize {
+        self.steps.len()
+    }
+
     /// The model that answers: the last step.
     pub fn answering(&self) -> &ResolvedModel {
         &self.steps[self.steps.len() - 1].0

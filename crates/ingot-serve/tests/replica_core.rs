@@ -72,6 +72,7 @@ async fn a_thousand_models_behind_one_replica_with_room_for_a_hundred() {
             memory_budget_bytes: largest * 100,
         }),
         batching: None,
+        explain_background: None,
     };
     let source: Arc<dyn ModelSource> = Arc::new(Files(files.clone()));
     let core = ReplicaCore::start(spec, source).await.unwrap();
@@ -87,6 +88,7 @@ async fn a_thousand_models_behind_one_replica_with_room_for_a_hundred() {
                     target: Some(target.clone()),
                     endpoint: "many".into(),
                     request_id: String::new(),
+                    explain: false,
                 })
                 .await
                 .unwrap();
@@ -146,6 +148,7 @@ fn request(body: &str) -> InvokeRequest {
         target: None,
         endpoint: "batched".into(),
         request_id: String::new(),
+        explain: false,
     }
 }
 
@@ -166,6 +169,7 @@ async fn batched_requests_answer_exactly_as_alone() {
         steps: vec![step.clone()],
         multi_model: None,
         batching,
+        explain_background: None,
     };
     let alone = Arc::new(
         ReplicaCore::start(spec(None), source.clone())

@@ -1,10 +1,12 @@
 //! The `/api/v1` control-plane router and its OpenAPI document, assembled from the handler
 //! modules with utoipa so the document can never drift from the code.
 
+mod clarify;
 mod datasets;
 mod endpoints;
 mod jobs;
 mod models;
+mod monitoring;
 mod system;
 mod tracking;
 
@@ -30,7 +32,9 @@ use crate::AppState;
         (name = "training", description = "Asynchronous training jobs"),
         (name = "models", description = "The model registry"),
         (name = "endpoints", description = "Real-time endpoints"),
-        (name = "tracking", description = "Experiments, runs, metric histories and run comparison")
+        (name = "tracking", description = "Experiments, runs, metric histories and run comparison"),
+        (name = "clarify", description = "Bias metrics and SHAP explanations"),
+        (name = "monitoring", description = "Baselines, monitoring schedules, executions and ground truth")
     )
 )]
 struct ApiDoc;
@@ -120,5 +124,22 @@ fn v1_routes() -> OpenApiRouter<AppState> {
             tracking::registry_model_update
         ))
         .routes(routes!(tracking::approval))
+        .routes(routes!(clarify::bias))
+        .routes(routes!(clarify::explain))
+        .routes(routes!(monitoring::create_baseline))
+        .routes(routes!(monitoring::show_baseline, monitoring::put_baseline))
+        .routes(routes!(
+            monitoring::create_schedule,
+            monitoring::list_schedules
+        ))
+        .routes(routes!(
+            monitoring::show_schedule,
+            monitoring::delete_schedule
+        ))
+        .routes(routes!(monitoring::run_schedule))
+        .routes(routes!(monitoring::list_executions))
+        .routes(routes!(monitoring::show_execution))
+        .routes(routes!(monitoring::report))
+        .routes(routes!(monitoring::ground_truth))
         .merge(uploads)
 }

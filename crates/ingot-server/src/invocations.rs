@@ -141,6 +141,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 
 fn invocation(headers: &HeaderMap, body: Bytes, protocol: Protocol) -> Invocation {
     Invocation {
+        explain: false,
         body,
         content_type: header(headers, CONTENT_TYPE.as_str()),
         accept: header(headers, ACCEPT.as_str()),
@@ -175,9 +176,17 @@ async fn ping(
     Ok("")
 }
 
+/// `?explain=true`: answer SHAP explanations beside the predictions (docs/serving.md).
+#[derive(Deserialize)]
+struct InvokeParams {
+    #[serde(default)]
+    explain: bool,
+}
+
 async fn invoke(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<InvokeParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -189,10 +198,9 @@ async fn invoke(
             "missing Content-Type: send text/csv, application/json or application/jsonlines",
         ));
     }
-    let answer = state
-        .platform
-        .invoke(&name, invocation(&headers, body, Protocol::Invocations))
-        .await?;
+    let mut invocation = invocation(&headers, body, Protocol::Invocations);
+    invocation.explain = params.explain;
+    let answer = state.platform.invoke(&name, invocation).await?;
     Ok(respond(answer))
 }
 

@@ -6,10 +6,12 @@
 
 mod auth;
 mod autolog;
+pub mod clarify;
 mod datasets;
 mod error;
 mod import;
 mod jobs;
+pub mod monitoring;
 mod platform;
 mod serving;
 mod tracking;

@@ -29,6 +29,8 @@ pub struct PlatformConfig {
     pub pool_factory: Option<Arc<dyn PoolFactory>>,
     /// How often the autoscaler looks at traffic.
     pub autoscale_interval: std::time::Duration,
+    /// How often due monitoring schedules are looked for.
+    pub monitoring_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for PlatformConfig {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("job_threads", &self.job_threads)
             .field("process_replicas", &self.pool_factory.is_some())
             .field("autoscale_interval", &self.autoscale_interval)
+            .field("monitoring_interval", &self.monitoring_interval)
             .finish()
     }
 }
@@ -55,6 +58,7 @@ impl PlatformConfig {
             job_threads: cores,
             pool_factory: None,
             autoscale_interval: std::time::Duration::from_secs(10),
+            monitoring_interval: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -83,6 +87,7 @@ pub struct Platform {
     pub(crate) serving: crate::serving::Serving,
     pub(crate) credentials: crate::serving::CredentialCache,
     pub(crate) webhook_secret: String,
+    pub(crate) monitoring: crate::monitoring::MonitoringGauges,
     home: PathBuf,
 }
 
@@ -142,11 +147,13 @@ impl Platform {
             jobs,
             credentials: Default::default(),
             webhook_secret,
+            monitoring: Default::default(),
             home: config.home.clone(),
         });
         platform.reload_endpoints().await?;
         platform.start_autoscaler(config.autoscale_interval);
         platform.start_async_worker();
+        platform.start_monitoring_scheduler(config.monitoring_interval);
         Ok(platform)
     }
 

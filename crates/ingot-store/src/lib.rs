@@ -25,8 +25,8 @@ mod tests;
 
 use ingot_core::records::{
     ApiToken, AsyncInvocation, AsyncStatus, DatasetSummary, DatasetVersion, Endpoint, EndpointKey,
-    Job, LogLine, MetricPoint, ModelSummary, ModelVersion, NewDatasetVersion, NewModelVersion,
-    TrainingSpec, TransformJob,
+    Job, LogLine, MetricPoint, ModelSummary, ModelVersion, MonitoringExecution, MonitoringSchedule,
+    NewDatasetVersion, NewModelVersion, TrainingSpec, TransformJob,
 };
 use ingot_core::{EndpointConfig, EndpointStatus, JobStatus, Metrics, TimestampMillis};
 
@@ -177,6 +177,29 @@ pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
     ) -> Result<()>;
     /// Startup recovery: unfinished transform jobs fail with `reason`.
     async fn fail_unfinished_transform_jobs(&self, reason: &str) -> Result<u64>;
+
+    /// Records a monitoring schedule; `NotFound` without the endpoint, `AlreadyExists` if the
+    /// endpoint already has a schedule of that name.
+    async fn create_monitoring_schedule(&self, schedule: &MonitoringSchedule) -> Result<()>;
+    /// One monitoring schedule.
+    async fn monitoring_schedule(&self, endpoint: &str, name: &str) -> Result<MonitoringSchedule>;
+    /// The schedules of one endpoint (or of every endpoint), by name.
+    async fn list_monitoring_schedules(
+        &self,
+        endpoint: Option<&str>,
+    ) -> Result<Vec<MonitoringSchedule>>;
+    /// Deletes a schedule and its execution records.
+    async fn delete_monitoring_schedule(&self, endpoint: &str, name: &str) -> Result<()>;
+    /// Inserts or replaces (by id) a monitoring execution.
+    async fn put_monitoring_execution(&self, execution: &MonitoringExecution) -> Result<()>;
+    /// One execution of an endpoint's schedules.
+    async fn monitoring_execution(&self, endpoint: &str, id: &str) -> Result<MonitoringExecution>;
+    /// An endpoint's executions (of one schedule when given), newest window first.
+    async fn list_monitoring_executions(
+        &self,
+        endpoint: &str,
+        schedule: Option<&str>,
+    ) -> Result<Vec<MonitoringExecution>>;
 
     /// Stores an API token (only its hash); `AlreadyExists` if its id or hash is taken.
     async fn create_token(&self, token: &ApiToken) -> Result<()>;

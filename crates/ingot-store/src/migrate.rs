@@ -14,6 +14,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_tracking.sql"),
     ),
     (3, "serving", include_str!("../migrations/0003_serving.sql")),
+    (
+        4,
+        "monitoring",
+        include_str!("../migrations/0004_monitoring.sql"),
+    ),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

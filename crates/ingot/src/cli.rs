@@ -84,13 +84,13 @@ pub enum Command {
     /// Write a generated sample dataset
     #[command(subcommand)]
     Sample(SampleCommand),
-    /// Data-quality and drift monitoring of local files (SageMaker Model Monitor files, HTML report)
+    /// Data-quality and drift monitoring: local files, or server baselines, schedules and reports
     #[command(subcommand)]
     Monitor(crate::commands::monitor::MonitorCommand),
     /// Internal: one endpoint replica, started by the server
     #[command(hide = true)]
     Replica(crate::commands::replica::ReplicaArgs),
-    /// Bias metrics and SHAP explanations of local files (SageMaker Clarify-style)
+    /// Bias metrics and SHAP explanations of local files or stored datasets (SageMaker Clarify-style)
     #[command(subcommand)]
     Clarify(crate::commands::clarify::ClarifyCommand),
 }

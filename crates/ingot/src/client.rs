@@ -236,6 +236,16 @@ impl Client {
         self.json(builder).await
     }
 
+    /// GETs a path's raw bytes (monitoring reports).
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let response = self.send(self.request(Method::GET, path)).await?;
+        Ok(response
+            .bytes()
+            .await
+            .context("cannot read the answer")?
+            .to_vec())
+    }
+
     /// DELETEs a path.
     pub async fn delete_path(&self, path: &str) -> Result<()> {
         self.send(self.request(Method::DELETE, path)).await?;

@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod evaluate;
 pub mod jobs;
 pub mod monitor;
+pub mod monitor_server;
 pub mod predict;
 pub mod quickstart;
 pub mod registry;

@@ -112,6 +112,7 @@ fn spec(steps: Vec<ResolvedModel>, multi_model: Option<MultiModelConfig>) -> Rep
         steps,
         multi_model,
         batching: None,
+        explain_background: None,
     }
 }
 
@@ -124,6 +125,7 @@ fn request(body: &str, content_type: Option<&str>, accept: Option<&str>) -> Invo
         target: None,
         endpoint: "scores".into(),
         request_id: "req-1".into(),
+        explain: false,
     }
 }
 

@@ -3,12 +3,14 @@
 //! harness; each module tests one area.
 
 mod auth;
+mod clarify;
 mod datasets;
 mod endpoints;
 mod forest;
 mod gbdt;
 mod learners;
 mod mlflow;
+mod monitoring;
 mod serving;
 mod serving_jobs;
 mod training;

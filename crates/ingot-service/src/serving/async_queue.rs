@@ -212,6 +212,7 @@ impl Platform {
                     protocol: ingot_serve::Protocol::Invocations,
                     target_variant: item.target_variant.clone(),
                     target_model: item.target_model.clone(),
+                    explain: false,
                 },
             )
             .await?;

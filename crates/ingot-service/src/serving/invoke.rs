@@ -28,6 +28,8 @@ pub struct Invocation {
     pub target_variant: Option<String>,
     /// `X-Ingot-Target-Model` (multi-model endpoints).
     pub target_model: Option<String>,
+    /// `?explain=true`: answer SHAP explanations beside the predictions.
+    pub explain: bool,
 }
 
 /// The answer and who gave it.
@@ -113,6 +115,7 @@ impl Platform {
             target,
             endpoint: live.name.clone(),
             request_id: uuid::Uuid::new_v4().to_string(),
+            explain: invocation.explain,
         };
         if let Some(shadow) = &live.shadow {
             let percent = live
@@ -121,7 +124,12 @@ impl Platform {
                 .as_ref()
                 .map_or(0.0, |s| s.sample_percent);
             if sampled(percent) {
-                mirror(shadow.clone(), request.clone());
+                // The shadow's answers are only recorded: it is not asked to explain them.
+                let copy = InvokeRequest {
+                    explain: false,
+                    ..request.clone()
+                };
+                mirror(shadow.clone(), copy);
             }
         }
         let event_id = request.request_id.clone();

@@ -247,6 +247,21 @@ impl Platform {
             steps,
             multi_model: config.multi_model.clone(),
             batching: config.batching.clone(),
+            explain_background: match &config.explain {
+                Some(explain) => {
+                    let dataset = self
+                        .dataset_version(&explain.background_dataset, explain.background_version)
+                        .await?;
+                    Some(ingot_serve::ExplainBackground {
+                        content_hash: dataset.content_hash,
+                        format: dataset.format,
+                        rows: explain.background_rows,
+                        nsamples: explain.nsamples,
+                        seed: explain.seed,
+                    })
+                }
+                None => None,
+            },
         };
         let metrics = self.serving.metrics.variant(endpoint, &variant.name);
         // An unchanged variant keeps its pool (and its warm replicas).
@@ -402,7 +417,7 @@ impl Platform {
 
     /// Every endpoint's metrics in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
-        self.serving.metrics.render(&|endpoint, variant| {
+        let serving = self.serving.metrics.render(&|endpoint, variant| {
             let live = self.serving.live.get(endpoint)?;
             let v = live.all_variants().find(|v| v.config.name == variant)?;
             Some(ingot_serve::VariantGauges {
@@ -411,7 +426,8 @@ impl Platform {
                 evictions: v.pool.evictions(),
                 restarts: v.pool.restarts(),
             })
-        })
+        });
+        serving + &self.monitoring.render()
     }
 
     /// Stops every replica (server shutdown).

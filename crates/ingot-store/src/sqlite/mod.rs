@@ -11,6 +11,7 @@ mod group_commit;
 mod jobs;
 mod logged_models;
 mod models;
+mod monitoring;
 mod registry;
 mod rows;
 mod run_search;
@@ -26,8 +27,8 @@ use std::time::Duration;
 
 use ingot_core::records::{
     ApiToken, AsyncInvocation, AsyncStatus, DatasetSummary, DatasetVersion, Endpoint, EndpointKey,
-    Job, LogLine, MetricPoint, ModelSummary, ModelVersion, NewDatasetVersion, NewModelVersion,
-    TrainingSpec, TransformJob,
+    Job, LogLine, MetricPoint, ModelSummary, ModelVersion, MonitoringExecution, MonitoringSchedule,
+    NewDatasetVersion, NewModelVersion, TrainingSpec, TransformJob,
 };
 use ingot_core::{EndpointConfig, EndpointStatus, JobStatus, Metrics};
 use sqlx::sqlite::{
@@ -277,6 +278,41 @@ impl MetadataStore for SqliteStore {
 
     async fn fail_unfinished_transform_jobs(&self, reason: &str) -> Result<u64> {
         serving::fail_unfinished_transforms(&self.pool, reason).await
+    }
+
+    async fn create_monitoring_schedule(&self, schedule: &MonitoringSchedule) -> Result<()> {
+        monitoring::create_schedule(&self.pool, schedule).await
+    }
+
+    async fn monitoring_schedule(&self, endpoint: &str, name: &str) -> Result<MonitoringSchedule> {
+        monitoring::get_schedule(&self.pool, endpoint, name).await
+    }
+
+    async fn list_monitoring_schedules(
+        &self,
+        endpoint: Option<&str>,
+    ) -> Result<Vec<MonitoringSchedule>> {
+        monitoring::list_schedules(&self.pool, endpoint).await
+    }
+
+    async fn delete_monitoring_schedule(&self, endpoint: &str, name: &str) -> Result<()> {
+        monitoring::delete_schedule(&self.pool, endpoint, name).await
+    }
+
+    async fn put_monitoring_execution(&self, execution: &MonitoringExecution) -> Result<()> {
+        monitoring::put_execution(&self.pool, execution).await
+    }
+
+    async fn monitoring_execution(&self, endpoint: &str, id: &str) -> Result<MonitoringExecution> {
+        monitoring::get_execution(&self.pool, endpoint, id).await
+    }
+
+    async fn list_monitoring_executions(
+        &self,
+        endpoint: &str,
+        schedule: Option<&str>,
+    ) -> Result<Vec<MonitoringExecution>> {
+        monitoring::list_executions(&self.pool, endpoint, schedule).await
     }
 
     async fn endpoint(&self, name: &str) -> Result<Endpoint> {

@@ -4,6 +4,7 @@ mod datasets;
 mod durability;
 mod endpoints_tokens;
 mod jobs;
+mod monitoring;
 mod tracking;
 
 use ingot_core::records::{NewDatasetVersion, NewModelVersion, TrainingSpec};

@@ -62,6 +62,10 @@ pub struct DeployArgs {
     /// Asynchronous endpoint: requests are queued and answered later
     #[arg(long = "async")]
     pub asynchronous: bool,
+    /// KernelSHAP background for `?explain=true` on non-tree models: rows sampled from this
+    /// dataset
+    #[arg(long, value_name = "DATASET[:VERSION]")]
+    pub explain_background: Option<String>,
     /// Wait until the endpoint is in service
     #[arg(long)]
     pub wait: bool,
@@ -246,7 +250,7 @@ pub async fn deploy(context: &CliContext, args: &DeployArgs) -> Result<()> {
             bail!("give a model (NAME[:VERSION]), --config or --multi-model-prefix")
         }
     };
-    let config = apply_deploy_flags(config, args);
+    let config = apply_deploy_flags(config, args)?;
     config.validate()?;
     let endpoint: EndpointView = client
         .deploy(&CreateEndpoint {
@@ -272,7 +276,7 @@ pub async fn deploy(context: &CliContext, args: &DeployArgs) -> Result<()> {
     Ok(())
 }
 
-fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> EndpointConfig {
+fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Result<EndpointConfig> {
     for variant in &mut config.variants {
         if let Some(min) = args.min_replicas {
             variant.min_replicas = min;
@@ -303,7 +307,25 @@ fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Endpoint
     if args.asynchronous {
         config.mode = EndpointMode::Async;
     }
-    config
+    if let Some(background) = &args.explain_background {
+        let (dataset, version) = match background.split_once(':') {
+            None => (background.clone(), None),
+            Some((name, version)) => (
+                name.to_string(),
+                Some(version.parse::<i64>().with_context(|| {
+                    format!("--explain-background: version {version:?} is not a number")
+                })?),
+            ),
+        };
+        config.explain = Some(ingot_core::endpoint_config::ExplainConfig {
+            background_dataset: dataset,
+            background_version: version,
+            background_rows: 50,
+            nsamples: None,
+            seed: 0,
+        });
+    }
+    Ok(config)
 }
 
 /// Polls an endpoint until it is in service; fails if it failed.

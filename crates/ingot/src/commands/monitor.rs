@@ -13,6 +13,7 @@ use ingot_monitor::{
     StatsOptions,
 };
 
+use crate::commands::monitor_server::{self, GroundTruthArgs, ReportArgs, ScheduleCommand};
 use crate::commands::train::write_atomically;
 use crate::context::CliContext;
 use crate::output::{print_json, print_table};
@@ -23,6 +24,7 @@ pub const VIOLATIONS_EXIT_CODE: i32 = 3;
 #[derive(Debug, Subcommand)]
 pub enum MonitorCommand {
     /// Compute baseline statistics.json and suggested constraints.json from a reference file
+    /// (--file/--out), or on the server from a dataset version (--name/--dataset)
     Baseline(BaselineArgs),
     /// Check a file against a baseline: constraint violations and per-column drift
     #[command(after_help = "Exit status: 0 when no constraint violation was found, \
@@ -35,16 +37,57 @@ pub enum MonitorCommand {
         reference <= 1000 rows: KS (numeric, > 5 values), chi-square or Z-test (p < 0.05); \
         larger: Wasserstein normed by the reference std or Jensen-Shannon (>= 0.1).")]
     Check(CheckArgs),
+    /// Server monitoring schedules of an endpoint: create, list, delete, run now
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// An endpoint's monitoring executions
+    Executions {
+        /// Endpoint name
+        endpoint: String,
+    },
+    /// One execution's violations and summary; --html writes its drift report
+    Report(ReportArgs),
+    /// Upload ground-truth labels (event_id,label) of captured events
+    GroundTruth(GroundTruthArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
-    /// Reference data: CSV with a header, Parquet or JSON Lines
-    #[arg(long)]
-    pub file: PathBuf,
+    /// Reference data: CSV with a header, Parquet or JSON Lines (local form, with --out)
+    #[arg(long, required_unless_present = "name", requires = "out")]
+    pub file: Option<PathBuf>,
     /// Directory to write statistics.json and constraints.json into (created if needed)
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, requires = "file")]
+    pub out: Option<PathBuf>,
+    /// Server form: store the baseline on the server under this name
+    #[arg(long, conflicts_with_all = ["file", "out"])]
+    pub name: Option<String>,
+    /// Server form: compute the baseline from this dataset version (NAME[:VERSION])
+    #[arg(long, requires = "name")]
+    pub dataset: Option<String>,
+    /// Server form: upload this statistics.json
+    #[arg(long, requires = "name")]
+    pub statistics: Option<PathBuf>,
+    /// Server form: upload this constraints.json
+    #[arg(long, requires = "name")]
+    pub constraints: Option<PathBuf>,
+    /// Server form: upload model-quality thresholds, e.g.
+    /// {"accuracy": {"threshold": 0.8, "comparison": "LessThanThreshold"}}
+    #[arg(long, requires = "name")]
+    pub model_quality: Option<PathBuf>,
+    /// Server form: upload mean |SHAP| attributions ({"features": {name: value}})
+    #[arg(long, requires = "name")]
+    pub attributions: Option<PathBuf>,
+    /// Server form with --dataset: also compute the model's attributions (NAME[:VERSION])
+    #[arg(long, requires = "dataset")]
+    pub model: Option<String>,
+    /// Server form with --dataset and --model: also compute bias metrics; a JSON file
+    /// {"facet", "facet_values" or "facet_threshold", "positive_label", "threshold"}
+    #[arg(long, requires = "model")]
+    pub bias_config: Option<PathBuf>,
+    /// Server form: upload a bias-drift baseline (bias.json)
+    #[arg(long, requires = "name")]
+    pub bias: Option<PathBuf>,
     /// csv, parquet or jsonl [default: from the extension]
     #[arg(long)]
     pub format: Option<String>,
@@ -92,8 +135,31 @@ pub struct CheckArgs {
 
 pub async fn run(context: &CliContext, command: &MonitorCommand) -> Result<()> {
     match command {
-        MonitorCommand::Baseline(args) => baseline(context, args),
+        MonitorCommand::Baseline(args) => match &args.name {
+            Some(name) => {
+                let uploads = [
+                    (args.statistics.as_ref(), "statistics"),
+                    (args.constraints.as_ref(), "constraints"),
+                    (args.model_quality.as_ref(), "model_quality"),
+                    (args.attributions.as_ref(), "attributions"),
+                    (args.bias.as_ref(), "bias"),
+                ];
+                let compute = monitor_server::Compute {
+                    dataset: args.dataset.as_deref(),
+                    model: args.model.as_deref(),
+                    bias_config: args.bias_config.as_ref(),
+                };
+                monitor_server::baseline(context, name, compute, uploads).await
+            }
+            None => baseline(context, args),
+        },
         MonitorCommand::Check(args) => check(context, args),
+        MonitorCommand::Schedule(command) => monitor_server::schedule(context, command).await,
+        MonitorCommand::Executions { endpoint } => {
+            monitor_server::executions(context, endpoint).await
+        }
+        MonitorCommand::Report(args) => monitor_server::report(context, args).await,
+        MonitorCommand::GroundTruth(args) => monitor_server::ground_truth(context, args).await,
     }
 }
 
@@ -115,12 +181,14 @@ fn read_stats(path: &Path, format: Option<&str>, seed: u64) -> Result<DatasetSta
 }
 
 fn baseline(context: &CliContext, args: &BaselineArgs) -> Result<()> {
-    let stats = read_stats(&args.file, args.format.as_deref(), args.seed)?;
+    let (Some(file), Some(out)) = (&args.file, &args.out) else {
+        anyhow::bail!("give --file and --out (local), or --name (server)");
+    };
+    let stats = read_stats(file, args.format.as_deref(), args.seed)?;
     let baseline = Baseline::from_stats(&stats);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let statistics = args.out.join("statistics.json");
-    let constraints = args.out.join("constraints.json");
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let statistics = out.join("statistics.json");
+    let constraints = out.join("constraints.json");
     write_atomically(&statistics, baseline.statistics.to_json().as_bytes())?;
     write_atomically(&constraints, baseline.constraints.to_json().as_bytes())?;
     if context.json() {
