@@ -47,7 +47,8 @@ ingot_cold=$(echo "$(now) - $start" | bc)
 echo "== mlflow models serve ($workers workers)"
 port="$(free_port)"
 start=$(now)
-setsid "$python" -m mlflow models serve -m "$work/mlflow-model" --env-manager local \
+# mlflow execs `uvicorn` from PATH: the venv's bin directory must come first.
+PATH="$(dirname "$python"):$PATH" setsid "$python" -m mlflow models serve -m "$work/mlflow-model" --env-manager local \
     -h 127.0.0.1 -p "$port" -w "$workers" >"$work/mlflow.out" 2>&1 &
 pids+=($!)
 mlflow="http://127.0.0.1:$port"
