@@ -271,30 +271,38 @@ impl ImportedModel {
     /// summed in float32, then the link in float32.
     fn predict_matrix_f32(&self, data: &[f64], rows: usize) -> Vec<f64> {
         use rayon::prelude::*;
+        const BLOCK: usize = 256;
         let e = &self.ensemble;
-        let cols = e.num_features;
+        let cols = e.num_features.max(1);
         let width = self.prediction_width();
         let k = e.outputs;
         let mut out = vec![0.0; rows * width];
-        out.par_chunks_mut(width)
-            .zip(data.par_chunks(cols.max(1)))
-            .for_each(|(row_out, x)| {
-                let mut margins = [0f32; 64];
-                let mut heap = Vec::new();
-                let margins: &mut [f32] = if k <= 64 {
-                    &mut margins[..k]
-                } else {
-                    heap.resize(k, 0f32);
-                    &mut heap
-                };
-                for (m, b) in margins.iter_mut().zip(&e.base_margin) {
-                    *m = *b as f32;
+        out.par_chunks_mut(BLOCK * width)
+            .zip(data.par_chunks(BLOCK * cols))
+            .for_each(|(block_out, block)| {
+                let n = block.len() / cols;
+                let mut margins = vec![0f32; n * k];
+                for row in margins.chunks_exact_mut(k) {
+                    for (m, b) in row.iter_mut().zip(&e.base_margin) {
+                        *m = *b as f32;
+                    }
                 }
+                // Each tree's leaves come from the interleaved block walk (exact: a leaf added
+                // to 0.0), then join the float32 sums in tree order, as XGBoost adds them.
+                let mut leaves = vec![0f64; n];
                 for (t, tree) in e.trees.iter().enumerate() {
-                    let leaf = tree.leaf(x);
-                    margins[t % k] += tree.leaf_values[leaf] as f32;
+                    leaves.fill(0.0);
+                    tree.add_to_block(block, cols, &mut leaves, 1);
+                    for (j, leaf) in leaves.iter().enumerate() {
+                        margins[j * k + t % k] += *leaf as f32;
+                    }
                 }
-                link_f32(e.link, margins, self.classes.is_some(), row_out);
+                for (row_out, row) in block_out
+                    .chunks_exact_mut(width)
+                    .zip(margins.chunks_exact_mut(k))
+                {
+                    link_f32(e.link, row, self.classes.is_some(), row_out);
+                }
             });
         out
     }
