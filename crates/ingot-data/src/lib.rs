@@ -19,7 +19,7 @@ pub use arrow_array::RecordBatch;
 pub use convert::{conform_batch, take_rows};
 pub use error::{Error, Result};
 pub use format::DataFormat;
-pub use parquet::write_parquet;
+pub use parquet::{for_each_parquet_batch, write_parquet};
 pub use profile::{profile, ColumnProfile, DatasetProfile, Histogram, ValueCount};
 pub use split::split_indices;
 pub use typed::{read_csv_with_schema, read_json_rows};

@@ -24,6 +24,12 @@ pub(crate) fn read_parquet_table(bytes: &[u8]) -> Result<Table> {
         .collect::<std::result::Result<Vec<RecordBatch>, _>>()
         .map_err(|e| parquet_error(&e))?;
     let batch = arrow_select::concat::concat_batches(&arrow_schema, &batches)?;
+    canonical_table(&batch)
+}
+
+/// Maps every column of a decoded batch to its canonical Arrow type.
+fn canonical_table(batch: &RecordBatch) -> Result<Table> {
+    let arrow_schema = batch.schema();
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns = Vec::with_capacity(batch.num_columns());
     for (field, column) in arrow_schema.fields().iter().zip(batch.columns()) {
@@ -38,6 +44,32 @@ pub(crate) fn read_parquet_table(bytes: &[u8]) -> Result<Table> {
     let schema = Schema::new(fields);
     let batch = assemble(&schema, columns, batch.num_rows())?;
     Ok(Table { schema, batch })
+}
+
+/// Reads a Parquet file batch by batch (about `batch_rows` rows each, canonical types), so a
+/// caller can stream over it without holding the whole decoded table. Returns the row count.
+/// Nullability in each batch's schema reflects that batch only.
+pub fn for_each_parquet_batch(
+    bytes: bytes::Bytes,
+    batch_rows: usize,
+    mut each: impl FnMut(Table) -> Result<()>,
+) -> Result<usize> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| parquet_error(&e))?
+        .with_batch_size(batch_rows.max(1))
+        .build()
+        .map_err(|e| parquet_error(&e))?;
+    let mut rows = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_error(&e))?;
+        rows += batch.num_rows();
+        each(canonical_table(&batch)?)?;
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -192,6 +224,27 @@ pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod write_tests {
     use super::*;
+
+    #[test]
+    fn batches_stream_the_same_rows_as_the_whole_table() {
+        let mut csv = String::from("a,b\n");
+        for i in 0..1000 {
+            csv.push_str(&format!("{i},{}\n", if i % 7 == 0 { "" } else { "x" }));
+        }
+        let table = crate::read_table(csv.as_bytes(), crate::DataFormat::Csv).unwrap();
+        let bytes = write_parquet(&table.batch).unwrap();
+        let mut pieces = Vec::new();
+        let rows = for_each_parquet_batch(bytes::Bytes::from(bytes), 300, |t| {
+            pieces.push(t.batch);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(rows, 1000);
+        assert!(pieces.len() >= 4);
+        let joined = arrow_select::concat::concat_batches(&pieces[0].schema(), &pieces).unwrap();
+        assert_eq!(joined.column(0), table.batch.column(0));
+        assert_eq!(joined.column(1), table.batch.column(1));
+    }
 
     #[test]
     fn written_parquet_reads_back() {

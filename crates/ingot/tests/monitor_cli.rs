@@ -175,3 +175,56 @@ fn baseline_then_check_reports_violations_only_on_shifted_data() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("jensenshannon"));
 }
+
+#[test]
+fn a_parquet_file_streamed_by_batches_gives_the_csv_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("ref.csv");
+    write_csv(&csv, 150_000, 9, false);
+    let table =
+        ingot_data::read_table(&std::fs::read(&csv).unwrap(), ingot_data::DataFormat::Csv).unwrap();
+    let parquet = dir.path().join("ref.parquet");
+    std::fs::write(&parquet, ingot_data::write_parquet(&table.batch).unwrap()).unwrap();
+    for (file, out) in [("ref.csv", "from-csv"), ("ref.parquet", "from-parquet")] {
+        let o = ingot(
+            &["monitor", "baseline", "--file", file, "--out", out],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let read = |out: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(out).join("statistics.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let (csv_stats, parquet_stats) = (read("from-csv"), read("from-parquet"));
+    let features = csv_stats["features"].as_array().unwrap();
+    assert_eq!(features.len(), 4);
+    let mut numeric = 0;
+    for (a, b) in features
+        .iter()
+        .zip(parquet_stats["features"].as_array().unwrap())
+    {
+        assert_eq!(a["name"], b["name"]);
+        assert_eq!(a["inferred_type"], b["inferred_type"]);
+        let (na, nb) = (&a["numerical_statistics"], &b["numerical_statistics"]);
+        if na.is_object() {
+            numeric += 1;
+            assert_eq!(
+                na["common"]["num_present"], nb["common"]["num_present"],
+                "{}",
+                a["name"]
+            );
+            let (ma, mb) = (na["mean"].as_f64().unwrap(), nb["mean"].as_f64().unwrap());
+            assert!(
+                (ma - mb).abs() <= 1e-9 * ma.abs().max(1.0),
+                "{}: {ma} vs {mb}",
+                a["name"]
+            );
+            assert_eq!(na["min"], nb["min"]);
+            assert_eq!(na["max"], nb["max"]);
+        }
+    }
+    assert_eq!(numeric, 2, "age and balance carry numerical statistics");
+}

@@ -170,13 +170,31 @@ fn read_stats(path: &Path, format: Option<&str>, seed: u64) -> Result<DatasetSta
         None => ingot_data::DataFormat::from_path(&path.to_string_lossy())
             .unwrap_or(ingot_data::DataFormat::Csv),
     };
-    let table = ingot_data::read_table(&bytes, format)
-        .with_context(|| format!("cannot parse {}", path.display()))?;
-    drop(bytes);
     let options = StatsOptions {
         seed,
         ..StatsOptions::default()
     };
+    if format == ingot_data::DataFormat::Parquet {
+        // Streamed by row batches: memory holds the file and one decoded batch, not the
+        // whole decoded table.
+        let mut stats: Option<DatasetStats> = None;
+        let mut failure = None;
+        ingot_data::for_each_parquet_batch(bytes::Bytes::from(bytes), 65_536, |table| {
+            let current = stats.get_or_insert_with(|| DatasetStats::new(&table.schema, &options));
+            if let Err(e) = current.update(&table.batch) {
+                failure = Some(e);
+            }
+            Ok(())
+        })
+        .with_context(|| format!("cannot parse {}", path.display()))?;
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        return stats.with_context(|| format!("{} has no rows", path.display()));
+    }
+    let table = ingot_data::read_table(&bytes, format)
+        .with_context(|| format!("cannot parse {}", path.display()))?;
+    drop(bytes);
     Ok(DatasetStats::of_table(&table, &options)?)
 }
 
