@@ -195,6 +195,16 @@ fn parse_csv_output(text: &str) -> Result<Vec<Prediction>, String> {
         .collect()
 }
 
+/// The id ground truth uses for row `i` of a captured request: the event id itself for a
+/// one-row request, `<event id>:<row>` when the request had several rows.
+pub(crate) fn row_event_id(event_id: &str, single_row: bool, i: usize) -> String {
+    if single_row {
+        event_id.to_string()
+    } else {
+        format!("{event_id}:{i}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

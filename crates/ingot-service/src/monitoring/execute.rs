@@ -40,6 +40,28 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// A finished check; its status says whether any violation was found.
+    fn finished(
+        violations: Vec<Value>,
+        report: Value,
+        html: Option<String>,
+        summary: Value,
+        alert: bool,
+    ) -> Outcome {
+        Outcome {
+            status: if violations.is_empty() {
+                "Completed"
+            } else {
+                "CompletedWithViolations"
+            },
+            violations,
+            report,
+            html,
+            summary,
+            alert,
+        }
+    }
+
     fn no_data(reason: &str) -> Outcome {
         Outcome {
             status: "NoData",
@@ -297,19 +319,15 @@ impl Platform {
                 "violation_types": types,
             });
             let alert = !violations.is_empty() || drift.dataset_drift;
-            Ok(Outcome {
-                status: if violations.is_empty() {
-                    "Completed"
-                } else {
-                    "CompletedWithViolations"
-                },
+            let report =
+                serde_json::to_value(&report).map_err(|e| Error::internal(e.to_string()))?;
+            Ok(Outcome::finished(
                 violations,
-                report: serde_json::to_value(&report)
-                    .map_err(|e| Error::internal(e.to_string()))?,
-                html: Some(html),
+                report,
+                Some(html),
                 summary,
                 alert,
-            })
+            ))
         })
         .await?
     }
@@ -381,18 +399,8 @@ impl Platform {
                 "violation_types": if violations.is_empty() { json!({}) }
                     else { json!({"feature_attribution_drift_check": 1}) },
             });
-            Ok(Outcome {
-                status: if violations.is_empty() {
-                    "Completed"
-                } else {
-                    "CompletedWithViolations"
-                },
-                alert: !violations.is_empty(),
-                violations,
-                report,
-                html: None,
-                summary,
-            })
+            let alert = !violations.is_empty();
+            Ok(Outcome::finished(violations, report, None, summary, alert))
         })
         .await?
     }
@@ -440,14 +448,9 @@ impl Platform {
                     };
                     facet.push(mask[i]);
                     predicted.push(bias::same_label(label, &config.positive_label));
-                    let key = if single {
-                        event.event_id.clone()
-                    } else {
-                        format!("{}:{i}", event.event_id)
-                    };
                     truth.push(
                         labels
-                            .get(&key)
+                            .get(&captured::row_event_id(&event.event_id, single, i))
                             .map(|l| bias::same_label(l, &config.positive_label)),
                     );
                 }
@@ -474,18 +477,8 @@ impl Platform {
                 "violation_types": if violations.is_empty() { json!({}) }
                     else { json!({"bias_drift_check": violations.len()}) },
             });
-            Ok(Outcome {
-                status: if violations.is_empty() {
-                    "Completed"
-                } else {
-                    "CompletedWithViolations"
-                },
-                alert: !violations.is_empty(),
-                violations,
-                report,
-                html: None,
-                summary,
-            })
+            let alert = !violations.is_empty();
+            Ok(Outcome::finished(violations, report, None, summary, alert))
         })
         .await?
     }
@@ -525,12 +518,7 @@ impl Platform {
             };
             let single = predictions.len() == 1;
             for (i, prediction) in predictions.into_iter().enumerate() {
-                let label = if single {
-                    labels.get(&event.event_id)
-                } else {
-                    labels.get(&format!("{}:{i}", event.event_id))
-                };
-                match label {
+                match labels.get(&captured::row_event_id(&event.event_id, single, i)) {
                     Some(label) => joined.push((prediction, label.clone())),
                     None => unlabeled += 1,
                 }
@@ -567,18 +555,8 @@ impl Platform {
             "metrics": metric_map,
             "violation_types": types,
         });
-        Ok(Outcome {
-            status: if violations.is_empty() {
-                "Completed"
-            } else {
-                "CompletedWithViolations"
-            },
-            alert: !violations.is_empty(),
-            violations,
-            report,
-            html: None,
-            summary,
-        })
+        let alert = !violations.is_empty();
+        Ok(Outcome::finished(violations, report, None, summary, alert))
     }
 
     /// Starts the loop that runs due schedules.
