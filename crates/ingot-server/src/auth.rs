@@ -16,21 +16,30 @@ pub(crate) async fn require_token(
     if !state.auth {
         return Ok(next.run(request).await);
     }
-    let header = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthenticated("missing Authorization: Bearer <token> header"))?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthenticated("Authorization header must be 'Bearer <token>'")
-        })?;
+    let token = bearer_token(
+        request.headers(),
+        "missing Authorization: Bearer <token> header",
+    )?;
     if !state.platform.authenticate(token).await? {
         return Err(ApiError::unauthenticated("invalid API token"));
     }
     Ok(next.run(request).await)
+}
+
+/// The bearer token of a request: a 401 with `missing` when there is no `Authorization`
+/// header, and one naming the expected shape when the header is not `Bearer <token>`.
+pub(crate) fn bearer_token<'a>(
+    headers: &'a axum::http::HeaderMap,
+    missing: &'static str,
+) -> Result<&'a str, ApiError> {
+    let header = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthenticated(missing))?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthenticated("Authorization header must be 'Bearer <token>'"))
 }

@@ -6,7 +6,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -84,21 +84,10 @@ async fn require_invoke_token(
         _ => return Err(ApiError::unauthenticated("unknown data-plane route")),
     }
     .to_string();
-    let token = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthenticated(
-                "missing Authorization: Bearer <token> header (an admin token or an endpoint key)",
-            )
-        })?;
+    let token = crate::auth::bearer_token(
+        request.headers(),
+        "missing Authorization: Bearer <token> header (an admin token or an endpoint key)",
+    )?;
     if !state.platform.may_invoke(&endpoint, token).await? {
         return Err(ApiError::unauthenticated(format!(
             "this token may not invoke endpoint {endpoint}"
