@@ -4,10 +4,12 @@
 use ingot_algo::FeatureImportance;
 use rayon::prelude::*;
 
+use crate::perfect::RowBlock;
 use crate::tree::Tree;
 
-/// Rows scored together, so one tree's nodes stay in cache across the block.
-const BLOCK: usize = 256;
+/// Rows scored together, so one tree's nodes stay in cache across the block and the block's
+/// values stay in the L1 cache. Small enough that a 100-row request spans both cores.
+pub const BLOCK: usize = 64;
 
 /// Scores a row-major matrix (`rows × cols`) into row-major outputs of `width` values per row.
 /// Tree `t` adds to output `t % k`. `init` fills a row before the trees are added and `finish`
@@ -31,9 +33,9 @@ pub fn score_matrix(
             for row in block.chunks_exact_mut(width) {
                 init(row);
             }
-            let rows = &data[first * cols..(first + count) * cols];
+            let rows = RowBlock::new(&data[first * cols..(first + count) * cols], cols, trees);
             for (t, tree) in trees.iter().enumerate() {
-                tree.add_to_block(rows, cols, &mut block[t % k..], width);
+                tree.add_to_block(&rows, &mut block[t % k..], width);
             }
             for row in block.chunks_exact_mut(width) {
                 finish(row);

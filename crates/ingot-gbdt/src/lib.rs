@@ -25,6 +25,7 @@ pub mod histogram;
 mod model;
 pub mod objective;
 mod params;
+pub mod perfect;
 pub mod shap;
 pub mod split;
 pub mod tree;

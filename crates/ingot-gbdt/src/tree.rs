@@ -13,6 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::perfect::{PerfectTree, RowBlock};
+
 /// An internal (split) node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
@@ -78,6 +80,9 @@ pub struct Tree {
     /// Compact copy of the nodes for traversal (derived; rebuilt after loading).
     #[serde(skip)]
     compact: Vec<CompactNode>,
+    /// Fixed-depth layout for block scoring, when the tree is shallow and numeric (derived).
+    #[serde(skip)]
+    perfect: Option<PerfectTree>,
 }
 
 /// The 24 bytes of a node that traversal reads.
@@ -125,6 +130,7 @@ impl Tree {
             leaf_hessians,
             bitsets: Vec::new(),
             compact: Vec::new(),
+            perfect: None,
         };
         tree.rebuild();
         tree
@@ -163,6 +169,7 @@ impl Tree {
                 bits
             })
             .collect();
+        self.perfect = PerfectTree::build(&self.nodes, &self.leaf_values);
     }
 
     /// Checks structural validity against `n_features` inputs.
@@ -221,12 +228,18 @@ impl Tree {
         }
     }
 
-    /// Adds this tree's output to `out[j * stride]` for every row `j` of the row-major block
-    /// `data` (`cols` values per row). Rows are walked eight at a time, one level per step, so
-    /// their node loads overlap instead of waiting on each other's branches.
-    pub fn add_to_block(&self, data: &[f64], cols: usize, out: &mut [f64], stride: usize) {
+    /// Adds this tree's output to `out[j * stride]` for every row `j` of `block`. Shallow
+    /// numeric trees take the fixed-depth walk ([`crate::perfect`]); others walk their nodes,
+    /// eight rows at a time, one level per step, so the rows' node loads overlap.
+    pub fn add_to_block(&self, block: &RowBlock, out: &mut [f64], stride: usize) {
+        if let Some(perfect) = &self.perfect {
+            if perfect.add_to_block(block, out, stride) {
+                return;
+            }
+        }
         const LANES: usize = 8;
-        let rows = data.len() / cols.max(1);
+        let (data, cols) = (block.raw(), block.cols());
+        let rows = block.rows();
         let nodes = &self.compact[..];
         if nodes.is_empty() {
             for j in 0..rows {
@@ -261,6 +274,11 @@ impl Tree {
         for j in first..rows {
             out[j * stride] += self.predict(&data[j * cols..(j + 1) * cols]);
         }
+    }
+
+    /// The fixed-depth layout, when this tree has one.
+    pub(crate) fn perfect(&self) -> Option<&PerfectTree> {
+        self.perfect.as_ref()
     }
 
     /// Whether internal node `node` sends a row whose split feature is `x` to its left child.

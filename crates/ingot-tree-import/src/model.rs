@@ -5,6 +5,7 @@ use arrow_array::RecordBatch;
 use ingot_algo::preprocess::{ColumnEncoder, Preprocessor};
 use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions, Result};
 use ingot_core::{ColumnType, Schema, Task};
+use ingot_gbdt::perfect::RowBlock;
 use ingot_gbdt::shap::Cover;
 use ingot_gbdt::tree::Tree;
 
@@ -270,8 +271,8 @@ impl ImportedModel {
     /// XGBoost's arithmetic: per row, the base margin plus each tree's leaf in tree order,
     /// summed in float32, then the link in float32.
     fn predict_matrix_f32(&self, data: &[f64], rows: usize) -> Vec<f64> {
+        use ingot_gbdt::ensemble::BLOCK;
         use rayon::prelude::*;
-        const BLOCK: usize = 256;
         let e = &self.ensemble;
         let cols = e.num_features.max(1);
         let width = self.prediction_width();
@@ -289,10 +290,11 @@ impl ImportedModel {
                 }
                 // Each tree's leaves come from the interleaved block walk (exact: a leaf added
                 // to 0.0), then join the float32 sums in tree order, as XGBoost adds them.
+                let rows = RowBlock::new(block, cols, &e.trees);
                 let mut leaves = vec![0f64; n];
                 for (t, tree) in e.trees.iter().enumerate() {
                     leaves.fill(0.0);
-                    tree.add_to_block(block, cols, &mut leaves, 1);
+                    tree.add_to_block(&rows, &mut leaves, 1);
                     for (j, leaf) in leaves.iter().enumerate() {
                         margins[j * k + t % k] += *leaf as f32;
                     }

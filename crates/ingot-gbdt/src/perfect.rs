@@ -1,0 +1,400 @@
+//! Branch-free block scoring of shallow numeric trees: the fixed-depth ("perfect") tree
+//! layout and the row block it reads.
+//!
+//! A tree of depth `D` is padded to a complete binary tree of `2^D - 1` internal nodes in heap
+//! order (children of `i` at `2i + 1` and `2i + 2`). A leaf above the bottom level becomes
+//! padding nodes that send every row left, so each row takes exactly `D` steps and lands on one
+//! of `2^D` bottom slots holding leaf values. Every row of a block then runs the same number of
+//! steps with no data-dependent branch, and the next node index is computed from one comparison
+//! instead of loaded, which lets the rows of a block overlap their memory loads.
+//!
+//! Missing values cost no test per step: a [`RowBlock`] keeps each value twice, with missing
+//! values replaced by `-inf` (read by nodes that send them left) and by `+inf` (read by nodes
+//! that send them right), and twice more with values within `ZERO_THRESHOLD` of zero treated as
+//! missing too, when some tree has zero-as-missing nodes. A step is then `x > threshold` on the
+//! copy its node reads. This routes exactly as [`crate::tree::Tree`]'s numeric nodes do
+//! (`x <= threshold` left; missing values follow the default direction) for every threshold
+//! other than NaN and `+inf`; trees with such thresholds keep the node walk.
+
+use crate::tree::{Node, Tree, ZERO_THRESHOLD};
+
+/// The deepest tree laid out this way (`2^10 - 1` nodes, 16 KB).
+const MAX_DEPTH: usize = 10;
+/// Padding may multiply the node count by at most this factor.
+const MAX_BLOWUP: usize = 4;
+/// Rows walked together.
+const LANES: usize = 8;
+
+/// Rows of a raw feature matrix prepared for block scoring (see the module docs).
+#[derive(Debug)]
+pub struct RowBlock<'a> {
+    raw: &'a [f64],
+    cols: usize,
+    /// Per row, per feature, `copies` values: missing as `-inf`, missing as `+inf`, then (when
+    /// `copies == 4`) the same with near-zero values missing too; stored by groups of
+    /// [`LANES`] rows, value-major within a group. Empty when no tree needs it.
+    sides: Vec<f64>,
+    copies: usize,
+}
+
+impl<'a> RowBlock<'a> {
+    /// Prepares the row-major rows `raw` (`cols` values each) for scoring by `trees`.
+    pub fn new(raw: &'a [f64], cols: usize, trees: &[Tree]) -> RowBlock<'a> {
+        let laid_out = || trees.iter().filter_map(Tree::perfect);
+        let copies = if laid_out().any(|p| p.zero_missing) {
+            4
+        } else if laid_out().next().is_some() {
+            2
+        } else {
+            0
+        };
+        let rows = raw.len() / cols.max(1);
+        let width = cols * copies;
+        // Groups of LANES rows, each stored value-major: value `v` of lane `l` at `v * LANES +
+        // l`. The last group is padded with zeros, whose results are never read.
+        let mut sides = vec![0.0; rows.div_ceil(LANES) * LANES * width];
+        if copies > 0 {
+            for (j, row) in raw.chunks_exact(cols).enumerate() {
+                let group = &mut sides[(j / LANES) * LANES * width..][..LANES * width];
+                let lane = j % LANES;
+                for (f, &x) in row.iter().enumerate() {
+                    let at = f * copies * LANES + lane;
+                    let (lo, hi) = if x.is_nan() {
+                        (f64::NEG_INFINITY, f64::INFINITY)
+                    } else {
+                        (x, x)
+                    };
+                    group[at] = lo;
+                    group[at + LANES] = hi;
+                    if copies == 4 {
+                        let zero = x.is_nan() || x.abs() <= ZERO_THRESHOLD;
+                        group[at + 2 * LANES] = if zero { f64::NEG_INFINITY } else { x };
+                        group[at + 3 * LANES] = if zero { f64::INFINITY } else { x };
+                    }
+                }
+            }
+        }
+        RowBlock {
+            raw,
+            cols,
+            sides,
+            copies,
+        }
+    }
+
+    /// The raw rows, row-major.
+    pub fn raw(&self) -> &'a [f64] {
+        self.raw
+    }
+
+    /// Values per raw row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.raw.len() / self.cols.max(1)
+    }
+}
+
+/// A numeric tree padded to a complete binary tree (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PerfectTree {
+    depth: usize,
+    /// Internal nodes in heap order (`2^depth - 1` of them, plus one unused slot).
+    nodes: Vec<Slot>,
+    /// Leaf value per bottom slot (`2^depth` of them).
+    bottom: Vec<f64>,
+    /// The largest feature index any node reads.
+    max_feature: usize,
+    /// Whether some node treats zero as missing (it needs a four-copy [`RowBlock`]).
+    zero_missing: bool,
+}
+
+/// One internal node: the 16 bytes a step reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Slot {
+    threshold: f64,
+    /// Index of the value read within a row of a two-copy block: `2 * feature + side`, `side`
+    /// 0 for missing-goes-left and 1 for missing-goes-right.
+    in_two: u32,
+    /// The same within a four-copy block: `4 * feature + 2 * zero_missing + side`.
+    in_four: u32,
+}
+
+/// Padding: every row goes left (nothing is above `+inf`, and `-inf` stands for missing).
+const PADDING: Slot = Slot {
+    threshold: f64::INFINITY,
+    in_two: 0,
+    in_four: 0,
+};
+
+impl PerfectTree {
+    /// The layout of a tree, or `None` when it has categorical splits or a NaN or `+inf`
+    /// threshold, is deeper than [`MAX_DEPTH`], padding would blow it up more than
+    /// [`MAX_BLOWUP`] times, or it is not a well-formed tree (such trees keep the node walk).
+    pub(crate) fn build(nodes: &[Node], leaf_values: &[f64]) -> Option<PerfectTree> {
+        let plain = |n: &Node| !n.is_categorical() && n.threshold < f64::INFINITY;
+        if nodes.is_empty() || !nodes.iter().all(plain) {
+            return None;
+        }
+        let depth = depth_of(nodes, 0, 1)?;
+        let internal = (1usize << depth) - 1;
+        if internal > MAX_BLOWUP * nodes.len() + 8 {
+            return None;
+        }
+        let max_feature = nodes.iter().map(|n| n.feature as usize).max().unwrap_or(0);
+        u32::try_from(4 * max_feature + 3).ok()?;
+        let mut tree = PerfectTree {
+            depth,
+            nodes: vec![PADDING; internal + 1],
+            bottom: vec![0.0; internal + 1],
+            max_feature,
+            zero_missing: nodes.iter().any(|n| n.zero_missing),
+        };
+        tree.fill(nodes, leaf_values, 0, 0, 0)?;
+        Some(tree)
+    }
+
+    /// Lays out the subtree `child` (a node index, or `!leaf`) at heap position `at`, `level`
+    /// steps below the root.
+    fn fill(
+        &mut self,
+        nodes: &[Node],
+        leaf_values: &[f64],
+        child: i32,
+        at: usize,
+        level: usize,
+    ) -> Option<()> {
+        if level == self.depth {
+            let leaf = usize::try_from(!child).ok()?;
+            let slots = self.bottom.len();
+            self.bottom[at + 1 - slots] = *leaf_values.get(leaf)?;
+            return Some(());
+        }
+        let (left, right) = if child < 0 {
+            // Padding: the default slot already sends every row left.
+            (child, child)
+        } else {
+            let node = nodes.get(child as usize)?;
+            let side = u32::from(!node.default_left);
+            self.nodes[at] = Slot {
+                threshold: node.threshold,
+                in_two: 2 * node.feature + side,
+                in_four: 4 * node.feature + 2 * u32::from(node.zero_missing) + side,
+            };
+            (node.left, node.right)
+        };
+        self.fill(nodes, leaf_values, left, 2 * at + 1, level + 1)?;
+        self.fill(nodes, leaf_values, right, 2 * at + 2, level + 1)
+    }
+
+    /// Adds this tree's output to `out[j * stride]` for every row `j` of `block`, or returns
+    /// `false` (adding nothing) when the block lacks the copies this tree reads.
+    ///
+    /// # Panics
+    /// When a node reads a feature at or past the block's `cols`, or `out` is too short.
+    pub(crate) fn add_to_block(&self, block: &RowBlock, out: &mut [f64], stride: usize) -> bool {
+        assert!(
+            self.max_feature < block.cols,
+            "tree reads feature {}",
+            self.max_feature
+        );
+        let four = match block.copies {
+            4 => true,
+            2 if !self.zero_missing => false,
+            _ => return false,
+        };
+        if block.rows() == 0 {
+            return true;
+        }
+        macro_rules! by_depth {
+            ($($d:literal => $n:literal),*) => {
+                match (self.depth, four) {
+                    $(($d, false) => self.walk::<$d, $n, false>(block, out, stride),
+                      ($d, true) => self.walk::<$d, $n, true>(block, out, stride),)*
+                    _ => unreachable!("trees are at most {MAX_DEPTH} deep"),
+                }
+            };
+        }
+        by_depth!(1 => 2, 2 => 4, 3 => 8, 4 => 16, 5 => 32, 6 => 64, 7 => 128, 8 => 256,
+            9 => 512, 10 => 1024);
+        true
+    }
+
+    /// The block walk of a tree of depth `D` (`N = 2^D` node and bottom slots) over a block of
+    /// four copies (`FOUR`) or two.
+    #[inline(always)]
+    fn walk<const D: usize, const N: usize, const FOUR: bool>(
+        &self,
+        block: &RowBlock,
+        out: &mut [f64],
+        stride: usize,
+    ) {
+        let (Ok(nodes), Ok(bottom)) = (
+            <&[Slot; N]>::try_from(&self.nodes[..]),
+            <&[f64; N]>::try_from(&self.bottom[..]),
+        ) else {
+            unreachable!("a tree of depth {D} is laid out in {N} slots");
+        };
+        let group_len = LANES * block.cols * block.copies;
+        let rows = block.rows();
+        for (g, group) in block.sides.chunks_exact(group_len).enumerate() {
+            // Every node reads a value of its row (checked by the caller) and `i < N - 1` before
+            // each of the `D` steps, so neither the mask nor the clamp changes an index; they
+            // let the compiler drop the bounds checks.
+            let last = group.len() - LANES;
+            let mut at = [0usize; LANES];
+            for _ in 0..D {
+                for (lane, i) in at.iter_mut().enumerate() {
+                    let node = nodes[*i & (N - 1)];
+                    let column = if FOUR { node.in_four } else { node.in_two };
+                    let x = group[(column as usize * LANES).min(last) + lane];
+                    *i = 2 * *i + 1 + usize::from(x > node.threshold);
+                }
+            }
+            let first = g * LANES;
+            for (lane, i) in at.iter().enumerate().take(rows - first) {
+                // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.
+                out[(first + lane) * stride] += bottom[(i + 1) & (N - 1)];
+            }
+        }
+    }
+}
+
+/// Depth (in internal levels) of the subtree at node `i`, which sits at `level`; `None` past
+/// [`MAX_DEPTH`] or on a child that does not point forward.
+fn depth_of(nodes: &[Node], i: usize, level: usize) -> Option<usize> {
+    if level > MAX_DEPTH {
+        return None;
+    }
+    let node = nodes.get(i)?;
+    let mut deepest = level;
+    for child in [node.left, node.right] {
+        if child >= 0 {
+            if child as usize <= i {
+                return None;
+            }
+            deepest = deepest.max(depth_of(nodes, child as usize, level + 1)?);
+        }
+    }
+    Some(deepest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::Tree;
+    use rand::{Rng, SeedableRng};
+
+    /// A random tree of at most `max_depth` levels over `features` inputs.
+    fn random_tree(rng: &mut rand::rngs::StdRng, features: u32, max_depth: usize) -> Tree {
+        fn grow(
+            rng: &mut rand::rngs::StdRng,
+            nodes: &mut Vec<Node>,
+            leaves: &mut Vec<f64>,
+            features: u32,
+            depth_left: usize,
+        ) -> i32 {
+            if depth_left == 0 || rng.gen_bool(0.25) {
+                leaves.push(rng.gen_range(-1.0..1.0));
+                return !((leaves.len() - 1) as i32);
+            }
+            let at = nodes.len();
+            nodes.push(Node {
+                feature: rng.gen_range(0..features),
+                threshold: f64::from(rng.gen_range(-4i8..4)) / 2.0,
+                categories: Vec::new(),
+                default_left: rng.gen_bool(0.5),
+                zero_missing: rng.gen_bool(0.2),
+                unknown_right: false,
+                left: 0,
+                right: 0,
+                gain: 0.0,
+                count: 0,
+                hessian: 0.0,
+                value: 0.0,
+            });
+            let left = grow(rng, nodes, leaves, features, depth_left - 1);
+            let right = grow(rng, nodes, leaves, features, depth_left - 1);
+            nodes[at].left = left;
+            nodes[at].right = right;
+            at as i32
+        }
+        let (mut nodes, mut leaves) = (Vec::new(), Vec::new());
+        let root = grow(rng, &mut nodes, &mut leaves, features, max_depth);
+        if root < 0 {
+            return Tree::new(Vec::new(), leaves, vec![0], vec![0.0]);
+        }
+        let n = leaves.len();
+        Tree::new(nodes, leaves, vec![0; n], vec![0.0; n])
+    }
+
+    #[test]
+    fn matches_the_node_walk_on_random_trees_and_rows() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let cols = 5;
+        let specials = [f64::NAN, 0.0, -0.0, 1e-40, f64::INFINITY, f64::NEG_INFINITY];
+        let rows = 37;
+        let data: Vec<f64> = (0..rows * cols)
+            .map(|_| {
+                if rng.gen_bool(0.2) {
+                    specials[rng.gen_range(0..specials.len())]
+                } else {
+                    f64::from(rng.gen_range(-5i8..5)) / 2.0
+                }
+            })
+            .collect();
+        let mut laid_out = 0;
+        for _ in 0..300 {
+            let tree = random_tree(&mut rng, cols as u32, 7);
+            if tree.perfect().is_none() {
+                continue;
+            }
+            laid_out += 1;
+            let mut got = vec![0.5; rows];
+            tree.add_to_block(
+                &RowBlock::new(&data, cols, std::slice::from_ref(&tree)),
+                &mut got,
+                1,
+            );
+            for (j, g) in got.iter().enumerate() {
+                let want = 0.5 + tree.predict(&data[j * cols..(j + 1) * cols]);
+                assert_eq!(g.to_bits(), want.to_bits(), "row {j}");
+            }
+        }
+        assert!(laid_out > 100, "only {laid_out} trees laid out");
+    }
+
+    #[test]
+    fn declines_categorical_deep_and_malformed_trees() {
+        let node = |left: i32, right: i32| Node {
+            feature: 0,
+            threshold: 0.0,
+            categories: Vec::new(),
+            default_left: true,
+            zero_missing: false,
+            unknown_right: false,
+            left,
+            right,
+            gain: 0.0,
+            count: 0,
+            hessian: 0.0,
+            value: 0.0,
+        };
+        // A chain 12 levels deep.
+        let chain: Vec<Node> = (0..12)
+            .map(|i| node(if i < 11 { i + 1 } else { -1 }, !(i + 1)))
+            .collect();
+        assert!(PerfectTree::build(&chain, &[0.0; 13]).is_none());
+        let mut categorical = node(-1, -2);
+        categorical.categories = vec![1];
+        assert!(PerfectTree::build(&[categorical], &[0.0, 1.0]).is_none());
+        // A child pointing backwards (a cycle).
+        assert!(PerfectTree::build(&[node(0, -1)], &[0.0, 1.0]).is_none());
+        // A leaf index past the leaf values.
+        assert!(PerfectTree::build(&[node(-1, -5)], &[0.0, 1.0]).is_none());
+        assert!(PerfectTree::build(&[node(-1, -2)], &[0.0, 1.0]).is_some());
+    }
+}
