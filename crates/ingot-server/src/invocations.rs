@@ -96,7 +96,9 @@ async fn require_invoke_token(
     Ok(next.run(request).await)
 }
 
-/// The body, or a 413 naming the limit and the way around it.
+/// The body, or a 400 naming the limit and the way around it. The data plane answers an
+/// oversized payload like any other bad payload (as SageMaker's runtime does, with a
+/// validation error), under the error code `payload_too_large`.
 fn body_within(
     body: Result<Bytes, BytesRejection>,
     limit: usize,
@@ -105,7 +107,7 @@ fn body_within(
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::BAD_REQUEST,
                 "payload_too_large",
                 format!(
                     "request body is too large: the limit is {} MiB{hint}",

@@ -406,12 +406,15 @@ async fn capture_metrics_and_bad_payloads() {
     }
     let huge = "1.5,red,3\n".repeat(1_800_000);
     let reply = app.invoke("captured", "text/csv", None, &huge).await;
-    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
-        reply.error_message().contains("too large"),
+        reply
+            .error_message()
+            .contains("too large: the limit is 16 MiB"),
         "{}",
         reply.text()
     );
+    assert_eq!(reply.json()["error"]["code"], "payload_too_large");
 
     // Captured records land in hourly JSON Lines files within about a second.
     let root = app.home.path().join("artifacts/capture/captured");
