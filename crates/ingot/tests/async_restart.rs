@@ -12,17 +12,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::Server;
 
-fn shapes_csv(rows: usize) -> String {
-    let mut csv = String::from("x,colour,y\n");
-    for i in 0..rows {
-        let x = (i as f64 * 0.37).sin() * 3.0;
-        let colour = ["red", "green", "blue"][i % 3];
-        let y = i64::from(x + if colour == "red" { 1.0 } else { -0.5 } > 0.0);
-        csv.push_str(&format!("{x},{colour},{y}\n"));
-    }
-    csv
-}
-
 /// One HTTP call: `(status, body)`.
 fn http(method: &str, url: &str, token: &str, body: Option<String>) -> (u16, String) {
     let (method, url, token) = (method.to_string(), url.to_string(), token.to_string());
@@ -98,31 +87,8 @@ fn settled(url: &str, token: &str, id: &str, deadline: Instant) -> Value {
 fn queued_async_invocations_survive_a_sigkill_of_the_server() {
     let home = tempfile::tempdir().unwrap();
     let server = Server::start(home.path());
-    let data = home.path().join("shapes.csv");
-    std::fs::write(&data, shapes_csv(300)).unwrap();
-    server.ok(&[
-        "dataset",
-        "create",
-        "shapes",
-        "--file",
-        data.to_str().unwrap(),
-    ]);
-    server.ok(&[
-        "train",
-        "--dataset",
-        "shapes",
-        "--target",
-        "y",
-        "--algorithm",
-        "linear-learner",
-        "--model",
-        "shapes",
-        "--wait",
-    ]);
-    let token = std::fs::read_to_string(home.path().join("admin-token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    server.train_shapes("shapes");
+    let token = server.admin_token();
     server.ok(&[
         "deploy",
         "shapes:1",

@@ -6,17 +6,6 @@ mod support;
 
 use support::Server;
 
-fn shapes_csv(rows: usize) -> String {
-    let mut csv = String::from("x,colour,y\n");
-    for i in 0..rows {
-        let x = (i as f64 * 0.37).sin() * 3.0;
-        let colour = ["red", "green", "blue"][i % 3];
-        let y = i64::from(x + if colour == "red" { 1.0 } else { -0.5 } > 0.0);
-        csv.push_str(&format!("{x},{colour},{y}\n"));
-    }
-    csv
-}
-
 /// Invokes an endpoint; returns the event id and the CSV answer.
 fn invoke(server: &Server, token: &str, body: &str) -> (String, String) {
     let url = format!("{}/endpoints/watched/invocations", server.url);
@@ -64,27 +53,8 @@ fn predicted(answer: &str) -> String {
 fn baselines_schedules_executions_reports_and_ground_truth_through_the_cli() {
     let home = tempfile::tempdir().unwrap();
     let server = Server::start(home.path());
+    server.train_shapes("shapes");
     let data = home.path().join("shapes.csv");
-    std::fs::write(&data, shapes_csv(300)).unwrap();
-    server.ok(&[
-        "dataset",
-        "create",
-        "shapes",
-        "--file",
-        data.to_str().unwrap(),
-    ]);
-    server.ok(&[
-        "train",
-        "--dataset",
-        "shapes",
-        "--target",
-        "y",
-        "--algorithm",
-        "linear-learner",
-        "--model",
-        "shapes",
-        "--wait",
-    ]);
     let baseline = server.json(&[
         "monitor",
         "baseline",

@@ -5,18 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::Server;
-
-fn shapes_csv(rows: usize) -> String {
-    let mut csv = String::from("x,colour,y\n");
-    for i in 0..rows {
-        let x = (i as f64 * 0.37).sin() * 3.0;
-        let colour = ["red", "green", "blue"][i % 3];
-        let y = i64::from(x + if colour == "red" { 1.0 } else { -0.5 } > 0.0);
-        csv.push_str(&format!("{x},{colour},{y}\n"));
-    }
-    csv
-}
+use support::{shapes_csv, Server};
 
 fn invoke(server: &Server, endpoint: &str, token: &str, body: &str) -> (u16, String, String) {
     let url = format!("{}/endpoints/{endpoint}/invocations", server.url);

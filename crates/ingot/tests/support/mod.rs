@@ -95,3 +95,51 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `rows` rows of the small `x,colour,y` classification set the serving tests train on.
+pub fn shapes_csv(rows: usize) -> String {
+    let mut csv = String::from("x,colour,y\n");
+    for i in 0..rows {
+        let x = (i as f64 * 0.37).sin() * 3.0;
+        let colour = ["red", "green", "blue"][i % 3];
+        let y = i64::from(x + if colour == "red" { 1.0 } else { -0.5 } > 0.0);
+        csv.push_str(&format!("{x},{colour},{y}\n"));
+    }
+    csv
+}
+
+impl Server {
+    /// Writes 300 rows of [`shapes_csv`] to `HOME/shapes.csv`, uploads them as dataset `shapes`, and trains the linear learner
+    /// on it as model `model`, waiting for the job.
+    pub fn train_shapes(&self, model: &str) {
+        let data = self.home.join("shapes.csv");
+        std::fs::write(&data, shapes_csv(300)).unwrap();
+        self.ok(&[
+            "dataset",
+            "create",
+            "shapes",
+            "--file",
+            data.to_str().unwrap(),
+        ]);
+        self.ok(&[
+            "train",
+            "--dataset",
+            "shapes",
+            "--target",
+            "y",
+            "--algorithm",
+            "linear-learner",
+            "--model",
+            model,
+            "--wait",
+        ]);
+    }
+
+    /// The admin token the server wrote into its home.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.home.join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
