@@ -4,31 +4,102 @@
 use crate::builder::{assemble, ColumnBuilder};
 use crate::infer::TextInference;
 use crate::{Error, Result, Table};
-use ::csv::{ByteRecord, Reader, ReaderBuilder};
+use ::csv::ByteRecord;
 use ingot_core::{Field, Schema};
 use std::collections::HashMap;
 
+/// A CSV reader over a byte slice. It drives csv-core's parser directly: building that
+/// parser's state machine costs more than parsing a one-row request, so each thread keeps one
+/// built parser, lends it to a reader and takes it back reset. (A cloned parser does not
+/// parse: csv-core 0.1 clones only part of the state machine.)
+pub(crate) struct CsvReader<'a> {
+    parser: Option<csv_core::Reader>,
+    input: &'a [u8],
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    done: bool,
+}
+
+thread_local! {
+    /// This thread's idle parser, with the `csv` crate's defaults (comma, double quotes, any
+    /// line end).
+    static PARSER: std::cell::Cell<Option<csv_core::Reader>> = const { std::cell::Cell::new(None) };
+}
+
+/// A parser with its state machine built (`csv_core::Reader::default()` has none).
+fn built_parser() -> csv_core::Reader {
+    csv_core::ReaderBuilder::new().build()
+}
+
+impl Drop for CsvReader<'_> {
+    fn drop(&mut self) {
+        if let Some(mut parser) = self.parser.take() {
+            parser.reset();
+            PARSER.with(|idle| idle.set(Some(parser)));
+        }
+    }
+}
+
 /// A CSV reader over the input with any UTF-8 BOM removed; whitespace-only input is empty.
-pub(crate) fn open(bytes: &[u8]) -> Result<Reader<&[u8]>> {
+pub(crate) fn open(bytes: &[u8]) -> Result<CsvReader<'_>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Empty);
     }
-    Ok(ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes))
+    Ok(CsvReader {
+        parser: Some(PARSER.with(|idle| idle.take()).unwrap_or_else(built_parser)),
+        input: bytes,
+        fields: vec![0; 1024],
+        ends: vec![0; 64],
+        done: false,
+    })
 }
 
-/// Reads the next record; `false` at the end of input.
-pub(crate) fn next_record(reader: &mut Reader<&[u8]>, record: &mut ByteRecord) -> Result<bool> {
-    reader.read_byte_record(record).map_err(|e| Error::Csv {
-        line: e.position().map_or(0, |p| p.line()),
-        message: match e.kind() {
-            ::csv::ErrorKind::Io(io) => io.to_string(),
-            _ => e.to_string(),
-        },
-    })
+/// Reads the next record, positioned at the line it starts on; `false` at the end of input.
+pub(crate) fn next_record(reader: &mut CsvReader, record: &mut ByteRecord) -> Result<bool> {
+    use csv_core::ReadRecordResult::{End, InputEmpty, OutputEndsFull, OutputFull, Record};
+    let parser = reader.parser.get_or_insert_with(built_parser);
+    record.clear();
+    let mut position = ::csv::Position::new();
+    position.set_line(parser.line());
+    record.set_position(Some(position));
+    if reader.done {
+        return Ok(false);
+    }
+    let (mut out, mut ends) = (0, 0);
+    loop {
+        let (result, read, wrote, ended) = parser.read_record(
+            reader.input,
+            &mut reader.fields[out..],
+            &mut reader.ends[ends..],
+        );
+        reader.input = &reader.input[read..];
+        out += wrote;
+        ends += ended;
+        match result {
+            InputEmpty => continue,
+            OutputFull => {
+                let len = reader.fields.len();
+                reader.fields.resize(len * 2, 0);
+            }
+            OutputEndsFull => {
+                let len = reader.ends.len();
+                reader.ends.resize(len * 2, 0);
+            }
+            Record => {
+                let mut start = 0;
+                for &end in &reader.ends[..ends] {
+                    record.push_field(&reader.fields[start..end]);
+                    start = end;
+                }
+                return Ok(true);
+            }
+            End => {
+                reader.done = true;
+                return Ok(false);
+            }
+        }
+    }
 }
 
 /// The 1-based physical line a record starts on.
@@ -339,5 +410,60 @@ mod tests {
         assert_eq!(names.value(0), "a, b");
         assert_eq!(names.value(1), "say \"hi\"");
         assert_eq!(t.schema.fields[1].column_type, ColumnType::Integer);
+    }
+
+    #[test]
+    fn wide_records_grow_the_buffers_and_readers_can_overlap() {
+        let names: Vec<String> = (0..300).map(|i| format!("column_number_{i}")).collect();
+        let values: Vec<String> = (0..300).map(|i| format!("\"{i},{i}\"")).collect();
+        let text = format!("{}\r\n\n{}\n", names.join(","), values.join(","));
+        let mut outer = open(text.as_bytes()).unwrap();
+        let mut record = ByteRecord::new();
+        assert!(next_record(&mut outer, &mut record).unwrap());
+        assert_eq!(record.len(), 300);
+        assert_eq!(&record[299], b"column_number_299");
+        // A second reader on the same thread meanwhile, then dropped: the first goes on.
+        let mut inner = open(b"x\n1\n").unwrap();
+        let mut other = ByteRecord::new();
+        assert!(next_record(&mut inner, &mut other).unwrap());
+        assert_eq!(&other[0], b"x");
+        drop(inner);
+        assert!(next_record(&mut outer, &mut record).unwrap());
+        assert_eq!((record.len(), &record[7]), (300, &b"7,7"[..]));
+        assert!(!next_record(&mut outer, &mut record).unwrap());
+        drop(outer);
+        // The parser handed back is reset: a new reader starts at line 1.
+        let mut again = open(b"a\n").unwrap();
+        assert!(next_record(&mut again, &mut record).unwrap());
+        assert_eq!((line_of(&record), &record[0]), (1, &b"a"[..]));
+    }
+
+    #[test]
+    fn records_and_lines_equal_the_csv_crate_reader() {
+        let inputs: [&[u8]; 6] = [
+            b"a,b\n1,2\n\n3,4",
+            b"a,b\r\n1,\"x\ny\"\r\n\r\n\r\n5,6\r\n",
+            b"\xEF\xBB\xBFh\n1\n2,3,4\n",
+            b"\"q\"\"uote\",, \n,\n",
+            b"one",
+            b"a\rb\rc\n",
+        ];
+        for input in inputs {
+            let mut ours = open(input).unwrap();
+            let mut theirs = ::csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input));
+            let (mut a, mut b) = (ByteRecord::new(), ByteRecord::new());
+            loop {
+                let more = next_record(&mut ours, &mut a).unwrap();
+                assert_eq!(more, theirs.read_byte_record(&mut b).unwrap());
+                if !more {
+                    break;
+                }
+                assert_eq!(a, b, "{input:?}");
+                assert_eq!(line_of(&a), line_of(&b), "{input:?} {a:?}");
+            }
+        }
     }
 }

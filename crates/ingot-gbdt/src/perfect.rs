@@ -245,19 +245,35 @@ impl PerfectTree {
             // each of the `D` steps, so neither the mask nor the clamp changes an index; they
             // let the compiler drop the bounds checks.
             let last = group.len() - LANES;
-            let mut at = [0usize; LANES];
-            for _ in 0..D {
-                for (lane, i) in at.iter_mut().enumerate() {
-                    let node = nodes[*i & (N - 1)];
-                    let column = if FOUR { node.in_four } else { node.in_two };
-                    let x = group[(column as usize * LANES).min(last) + lane];
-                    *i = 2 * *i + 1 + usize::from(x > node.threshold);
-                }
-            }
+            let step = |i: usize, lane: usize| {
+                let node = nodes[i & (N - 1)];
+                let column = if FOUR { node.in_four } else { node.in_two };
+                let x = group[(column as usize * LANES).min(last) + lane];
+                2 * i + 1 + usize::from(x > node.threshold)
+            };
             let first = g * LANES;
-            for (lane, i) in at.iter().enumerate().take(rows - first) {
-                // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.
-                out[(first + lane) * stride] += bottom[(i + 1) & (N - 1)];
+            // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.
+            let leaf = |i: usize| bottom[(i + 1) & (N - 1)];
+            let valid = (rows - first).min(LANES);
+            if valid == LANES {
+                let mut at = [0usize; LANES];
+                for _ in 0..D {
+                    for (lane, i) in at.iter_mut().enumerate() {
+                        *i = step(*i, lane);
+                    }
+                }
+                for (lane, i) in at.iter().enumerate() {
+                    out[(first + lane) * stride] += leaf(*i);
+                }
+            } else {
+                // The last, partial group: only its real rows, one at a time.
+                for lane in 0..valid {
+                    let mut i = 0;
+                    for _ in 0..D {
+                        i = step(i, lane);
+                    }
+                    out[(first + lane) * stride] += leaf(i);
+                }
             }
         }
     }
