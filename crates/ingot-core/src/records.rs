@@ -110,8 +110,11 @@ pub struct MetricPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
     pub name: String,
+    /// 0 when the model has no version yet (registered through MLflow only).
     pub latest_version: i64,
     pub version_count: i64,
+    /// Versions that are Ingot model files; the rest were registered through MLflow.
+    pub native_version_count: i64,
     pub created_at: TimestampMillis,
 }
 

@@ -80,6 +80,9 @@ pub enum Error {
     /// An `order_by` entry is malformed.
     #[error("invalid order_by clause {clause:?}: {reason}")]
     OrderBy { clause: String, reason: String },
+    /// A well-formed clause MLflow refuses, e.g. `params.x IN (...)`; the text is MLflow's.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 #[cfg(test)]

@@ -166,6 +166,39 @@ impl Parser<'_> {
         })
     }
 
+    /// MLflow compares lists (`IN`, `NOT IN`) only with datasets, registry names, logged-model
+    /// fields and, among run attributes, `run_id`; anything else is refused with MLflow's own message, which
+    /// quotes the list as written (`start` is the index of its opening parenthesis).
+    fn check_list_allowed(&self, entity: Entity, key: &str, start: usize) -> Result<(), Error> {
+        let from = self.tokens.get(start).map_or(0, |(at, _)| *at);
+        let to = self
+            .tokens
+            .get(self.pos)
+            .map_or(self.text.len(), |(at, _)| *at);
+        let written = self.text[from..to].trim_end();
+        let message = match (entity, self.context) {
+            // Logged-model searches take lists anywhere.
+            (_, Context::LoggedModels) => return Ok(()),
+            (Entity::Param, _) => format!(
+                "Expected a quoted string value for parameter (e.g. 'my-value'). \
+                 Got value {written}"
+            ),
+            (Entity::Tag, _) => format!(
+                "Expected a quoted string value for tag (e.g. 'my-value'). Got value {written}"
+            ),
+            (Entity::Metric, _) => {
+                format!("Expected numeric value type for metric. Found {written}")
+            }
+            (Entity::Attribute, Context::Runs) if key != "run_id" => {
+                "Only ['run_id'] attributes support comparison with a list of quoted string \
+                 values."
+                    .to_string()
+            }
+            _ => return Ok(()),
+        };
+        Err(Error::Unsupported(message))
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos).map(|(_, t)| t)
     }
@@ -348,7 +381,11 @@ pub fn parse_filter(context: Context, text: &str) -> Result<Vec<Clause>, Error> 
         }
         let (entity, key) = parser.identifier()?;
         let op = parser.operator()?;
+        let value_start = parser.pos;
         let value = parser.value(op)?;
+        if matches!(value, Value::List(_)) {
+            parser.check_list_allowed(entity, &key, value_start)?;
+        }
         if entity == Entity::Metric && !matches!(value, Value::Num(_)) {
             return parser.fail(format!("metric {key:?} must be compared with a number"));
         }

@@ -31,7 +31,7 @@ fn parses_each_entity_and_operator() {
         (c.key.as_str(), c.op, c.value),
         ("a b", Op::Ne, Value::Str("v".into()))
     );
-    let c = one("attributes.status IN ('FINISHED', 'FAILED')");
+    let c = one("attributes.run_id IN ('FINISHED', 'FAILED')");
     assert_eq!(
         c.value,
         Value::List(vec!["FINISHED".into(), "FAILED".into()])
@@ -119,4 +119,36 @@ fn parses_order_by() {
         &["metrics.a".to_string(), "metrics.a DESC".to_string()],
     );
     assert!(dup.is_err());
+}
+
+#[test]
+fn lists_are_refused_where_mlflow_refuses_them() {
+    let message = |context, text: &str| match parse_filter(context, text) {
+        Err(Error::Unsupported(message)) => message,
+        other => panic!("{text}: {other:?}"),
+    };
+    assert_eq!(
+        message(Context::Runs, "params.x IN ('1','2')"),
+        "Expected a quoted string value for parameter (e.g. 'my-value'). Got value ('1','2')"
+    );
+    assert_eq!(
+        message(
+            Context::Runs,
+            "params.x NOT IN ('1', '2') AND params.y = '3'"
+        ),
+        "Expected a quoted string value for parameter (e.g. 'my-value'). Got value ('1', '2')"
+    );
+    assert_eq!(
+        message(Context::ModelVersions, "tags.t IN ('a')"),
+        "Expected a quoted string value for tag (e.g. 'my-value'). Got value ('a')"
+    );
+    assert_eq!(
+        message(Context::Runs, "attributes.status IN ('FINISHED')"),
+        "Only ['run_id'] attributes support comparison with a list of quoted string values."
+    );
+    for allowed in ["run_id IN ('a')", "datasets.name IN ('a', 'b')"] {
+        assert!(parse_filter(Context::Runs, allowed).is_ok(), "{allowed}");
+    }
+    assert!(parse_filter(Context::ModelVersions, "name IN ('a')").is_ok());
+    assert!(parse_filter(Context::LoggedModels, "params.lr IN ('0.1')").is_ok());
 }

@@ -26,6 +26,9 @@ pub struct MetricIn {
     pub timestamp: Option<i64>,
     #[serde(default, deserialize_with = "opt_i64")]
     pub step: Option<i64>,
+    /// The logged model the point is also recorded against (MLflow 3).
+    #[serde(default)]
+    pub model_id: Option<String>,
 }
 
 /// A metric as a response carries it.
@@ -105,11 +108,25 @@ pub struct RunInputs {
     pub dataset_inputs: Vec<DatasetInput>,
 }
 
+/// A logged model a run produced (MLflow 3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelOutput {
+    pub model_id: String,
+    pub step: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct RunOutputs {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub model_outputs: Vec<ModelOutput>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {
     pub info: RunInfo,
     pub data: RunData,
     pub inputs: RunInputs,
+    pub outputs: RunOutputs,
 }
 
 /// Logged model info (MLflow 3).
@@ -134,6 +151,17 @@ pub struct LoggedModelInfo {
 pub struct LoggedModelData {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<KeyValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<LoggedModelMetricOut>,
+}
+
+/// A metric point logged against a logged model, with the run that logged it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoggedModelMetricOut {
+    #[serde(flatten)]
+    pub metric: MetricOut,
+    pub model_id: String,
+    pub run_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -105,6 +105,12 @@ impl From<ModelSummary> for ModelSummaryView {
             latest_version: m.latest_version,
             version_count: m.version_count,
             created_at: m.created_at,
+            origin: match (m.native_version_count, m.version_count) {
+                (0, _) => "mlflow",
+                (native, all) if native == all => "ingot",
+                _ => "mixed",
+            }
+            .to_string(),
         }
     }
 }
@@ -118,13 +124,17 @@ impl From<ModelVersion> for ModelVersionView {
             artifact_hash: m.artifact_hash,
             algorithm: m.algorithm,
             task: m.task.as_str().to_string(),
-            metrics: m.metrics.0,
             lineage: LineageView {
                 job_id: m.job_id,
                 dataset: m.dataset,
                 dataset_version: m.dataset_version,
+                metrics: m.metrics.0.clone(),
+                ..LineageView::default()
             },
             created_at: m.created_at,
+            metrics: m.metrics.0,
+            origin: "ingot".to_string(),
+            registry: None,
         }
     }
 }

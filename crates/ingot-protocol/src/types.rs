@@ -158,17 +158,40 @@ pub struct MetricPointView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ModelSummaryView {
     pub name: String,
+    /// 0 when the model has no version yet.
     pub latest_version: i64,
     pub version_count: i64,
     pub created_at: i64,
+    /// `ingot` (every version is an Ingot model file), `mlflow` (registered through MLflow
+    /// only) or `mixed`.
+    #[serde(default)]
+    pub origin: String,
 }
 
-/// Where a model version came from.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A dataset the version's run read (MLflow `log_input`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct InputDatasetView {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+/// Where a model version came from: dataset version, job, run, the run's final metrics and
+/// the datasets the run logged as inputs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Default)]
 pub struct LineageView {
     pub job_id: Option<String>,
     pub dataset: Option<String>,
     pub dataset_version: Option<i64>,
+    #[serde(default)]
+    pub run_id: Option<String>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub input_datasets: Vec<InputDatasetView>,
 }
 
 /// One immutable version of a registered model.
@@ -183,6 +206,13 @@ pub struct ModelVersionView {
     pub input_schema: Vec<FieldView>,
     pub lineage: LineageView,
     pub created_at: i64,
+    /// `ingot` for an Ingot model file, `mlflow` for a version registered through MLflow
+    /// (which has no artifact hash, algorithm, task or input schema here).
+    #[serde(default)]
+    pub origin: String,
+    /// The version's MLflow registry state: stage, aliases, approval, source, tags.
+    #[serde(default)]
+    pub registry: Option<crate::RegistryVersionView>,
 }
 
 /// Deploys a model version as a real-time endpoint.

@@ -1,17 +1,18 @@
 //! Every training job is a tracked run: the job runner calls these hooks so a job's
 //! hyperparameters, per-iteration metrics, final metrics, status and registered model appear in
-//! experiment `ingot-jobs` (run id = job id) and in the MLflow-compatible registry. Tracking is
+//! experiment `ingot-jobs` (run id = job id); the store mirrors the model version into the
+//! MLflow-compatible registry itself. Tracking is
 //! best effort: a failure here is logged and never fails the job.
 
 use ingot_core::records::{Job, MetricPoint, ModelVersion};
 use ingot_core::Metrics;
-use ingot_store::tracking::{MetricPoint as RunMetric, NewRegistryVersion, NewRun, RunUpdate};
+use ingot_store::tracking::{MetricPoint as RunMetric, NewRun, RunUpdate};
 use ingot_store::{now_millis, MetadataStore};
 
 /// The experiment training jobs are logged to.
 pub const JOBS_EXPERIMENT: &str = "ingot-jobs";
 /// Registry version tag naming the native model version a mirrored version stands for.
-pub const NATIVE_VERSION_TAG: &str = "ingot.model_version";
+pub use ingot_store::tracking::NATIVE_VERSION_TAG;
 
 fn warn(job: &str, what: &str, e: impl std::fmt::Display) {
     tracing::warn!(job, %e, "cannot {what} for the job's tracking run");
@@ -113,7 +114,8 @@ pub(crate) async fn metrics(store: &dyn MetadataStore, job_id: &str, points: &[M
     }
 }
 
-/// Logs the final metrics, finishes the run and mirrors the model version into the registry.
+/// Logs the final metrics and finishes the run. The registry version mirroring the model
+/// version was written by the store with the native version, in the same transaction.
 pub(crate) async fn completed(
     store: &dyn MetadataStore,
     job_id: &str,
@@ -140,37 +142,12 @@ pub(crate) async fn completed(
         warn(job_id, "log final metrics", e);
     }
     ended(store, job_id, "FINISHED").await;
-    let mirrored = async {
-        match tracking
-            .create_registered_model(&version.model, "", &[])
-            .await
-        {
-            Ok(_) | Err(ingot_store::Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        tracking
-            .create_registry_version(NewRegistryVersion {
-                name: version.model.clone(),
-                source: format!("ingot:/models/{}/{}", version.model, version.version),
-                run_id: job_id.to_string(),
-                run_link: String::new(),
-                model_id: String::new(),
-                description: format!("{} trained by job {job_id}", version.algorithm),
-                user_id: "ingot".to_string(),
-                tags: vec![
-                    (NATIVE_VERSION_TAG.to_string(), version.version.to_string()),
-                    (
-                        "ingot.artifact_sha256".to_string(),
-                        version.artifact_hash.clone(),
-                    ),
-                ],
-            })
-            .await
-    }
-    .await;
-    if let Err(e) = mirrored {
-        warn(job_id, "mirror the model version into the registry", e);
-    }
+}
+
+/// Gives a job stopped before it started its run, ended `KILLED` at once.
+pub(crate) async fn stopped_before_start(store: &dyn MetadataStore, job: &Job) {
+    start(store, job).await;
+    ended(store, &job.id, "KILLED").await;
 }
 
 /// Marks the run ended with an MLflow status (`FINISHED`, `FAILED`, `KILLED`).

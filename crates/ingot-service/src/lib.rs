@@ -13,6 +13,7 @@ mod import;
 mod jobs;
 pub mod monitoring;
 mod platform;
+mod registry_view;
 mod serving;
 mod tracking;
 pub mod webhook;
@@ -22,6 +23,7 @@ pub use autolog::{JOBS_EXPERIMENT, NATIVE_VERSION_TAG};
 pub use error::{Error, ErrorKind, Result};
 pub use jobs::JobProgress;
 pub use platform::{Platform, PlatformConfig, TrainingRequest};
+pub use registry_view::{InputDataset, Lineage, ModelDetail};
 pub use serving::{Answer, Invocation, TransformRequest, VariantStats, CAPTURE_PREFIX};
 pub use tracking::{tracking_types, MetricSeries, RunComparison, TrackingStore};
 

@@ -301,8 +301,14 @@ impl Platform {
                 self.store
                     .transition_job(id, &[JobStatus::Pending], JobStatus::Stopped, None)
                     .await?;
-                if self.store.job(id).await?.status == JobStatus::Running {
-                    self.jobs.cancel(id);
+                let now = self.store.job(id).await?;
+                match now.status {
+                    JobStatus::Running => self.jobs.cancel(id),
+                    // Never started: its run is opened and ended here, so every job has one.
+                    JobStatus::Stopped => {
+                        crate::autolog::stopped_before_start(&*self.store, &now).await
+                    }
+                    _ => {}
                 }
             }
             JobStatus::Running => self.jobs.cancel(id),

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "monitoring",
         include_str!("../migrations/0004_monitoring.sql"),
     ),
+    (5, "mlflow3", include_str!("../migrations/0005_mlflow3.sql")),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -86,6 +86,22 @@ pub struct Run {
     pub params: Vec<KeyValue>,
     pub tags: Vec<KeyValue>,
     pub inputs: Vec<DatasetInput>,
+    /// Logged models the run produced (MLflow 3 `log_outputs`), by step then model id.
+    pub outputs: Vec<ModelOutput>,
+}
+
+/// A metric point logged against a logged model (MLflow 3 `model_id`), by the run that logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModelMetric {
+    pub run_id: String,
+    pub point: MetricPoint,
+}
+
+/// A logged model a run produced, at a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOutput {
+    pub model_id: String,
+    pub step: i64,
 }
 
 /// What creating a run needs; the store assigns the id and artifact URI.
@@ -161,6 +177,23 @@ pub const PENDING_APPROVAL: &str = "PendingManualApproval";
 pub const APPROVED: &str = "Approved";
 /// A rejected version.
 pub const REJECTED: &str = "Rejected";
+
+/// Registry version tag naming the native model version a mirrored version stands for.
+pub const NATIVE_VERSION_TAG: &str = "ingot.model_version";
+/// Registry version tag holding a copy of the approval status column once a decision is
+/// recorded (absent while the version is pending).
+pub const APPROVAL_TAG: &str = "ingot.approval_status";
+/// Registry version tag: the training job of a version.
+pub const JOB_TAG: &str = "ingot.job_id";
+/// Registry version tag: the dataset version a version was trained on, `NAME:VERSION`.
+pub const DATASET_TAG: &str = "ingot.dataset";
+/// Prefix of the registry version tags holding the run's final metrics (`ingot.metric.auc`).
+pub const METRIC_TAG_PREFIX: &str = "ingot.metric.";
+/// Registry version tag: the run's input datasets as a JSON list of objects (`name`,
+/// `digest`, `source_type`, `source`, `context`).
+pub const INPUTS_TAG: &str = "ingot.input_datasets";
+/// Tags under this prefix are written by Ingot only.
+pub const RESERVED_TAG_PREFIX: &str = "ingot.";
 
 /// A version of a registered model.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,6 +273,8 @@ pub trait TrackingStore: Send + Sync + 'static {
     /// Every point of one metric of a run, by step then timestamp.
     async fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<MetricPoint>>;
     async fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<()>;
+    /// Records logged models as outputs of a live run; logging one again updates its step.
+    async fn log_outputs(&self, run_id: &str, outputs: &[ModelOutput]) -> Result<()>;
     async fn search_runs(
         &self,
         experiment_ids: &[i64],
@@ -257,6 +292,15 @@ pub trait TrackingStore: Send + Sync + 'static {
         tags: &[KeyValue],
     ) -> Result<LoggedModel>;
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()>;
+    /// Records metric points a run logged against a logged model (which must exist).
+    async fn log_logged_model_metrics(
+        &self,
+        model_id: &str,
+        run_id: &str,
+        points: &[MetricPoint],
+    ) -> Result<()>;
+    /// Every metric point logged against a logged model.
+    async fn logged_model_metrics(&self, model_id: &str) -> Result<Vec<LoggedModelMetric>>;
     async fn search_logged_models(
         &self,
         experiment_ids: &[i64],

@@ -246,13 +246,15 @@ pub enum ModelCommand {
     },
     /// Approve a model version for deployment (records who and when)
     Approve {
-        /// NAME:VERSION
+        /// NAME:VERSION, or NAME followed by VERSION
         reference: String,
+        version: Option<i64>,
     },
     /// Reject a model version
     Reject {
-        /// NAME:VERSION
+        /// NAME:VERSION, or NAME followed by VERSION
         reference: String,
+        version: Option<i64>,
     },
     /// Import a model trained elsewhere: ONNX, XGBoost JSON or LightGBM text
     Import(crate::commands::endpoints::ImportArgs),

@@ -188,6 +188,11 @@ impl Client {
             .await
     }
 
+    /// Every version of a model in either registry (native and MLflow-registered).
+    pub async fn model_versions(&self, name: &str) -> Result<Vec<ModelVersionView>> {
+        self.get(&format!("/api/v1/models/{name}/versions")).await
+    }
+
     /// The model file of a version (latest when `version` is `None`).
     pub async fn model_artifact(&self, name: &str, version: Option<i64>) -> Result<Vec<u8>> {
         let version = version.map_or_else(|| "latest".to_string(), |v| v.to_string());

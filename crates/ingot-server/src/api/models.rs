@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::IntoResponse;
 use axum::Json;
-use ingot_protocol::{ErrorBody, ModelSummaryView, ModelVersionView};
+use ingot_protocol::{
+    ErrorBody, InputDatasetView, LineageView, ModelSummaryView, ModelVersionView,
+};
 
 use crate::extract::ApiPath;
 use crate::{ApiError, AppState};
@@ -40,8 +42,55 @@ pub(crate) async fn versions(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Vec<ModelVersionView>>, ApiError> {
-    let versions = state.platform.list_model_versions(&name).await?;
-    Ok(Json(versions.into_iter().map(Into::into).collect()))
+    let versions = state.platform.model_details(&name).await?;
+    Ok(Json(versions.into_iter().map(detail_view).collect()))
+}
+
+/// A version of either registry as the native API shows it.
+fn detail_view(detail: ingot_service::ModelDetail) -> ModelVersionView {
+    let lineage = detail.lineage;
+    let lineage = LineageView {
+        job_id: lineage.job_id,
+        run_id: lineage.run_id,
+        dataset: lineage.dataset,
+        dataset_version: lineage.dataset_version,
+        metrics: lineage.metrics,
+        input_datasets: lineage
+            .input_datasets
+            .into_iter()
+            .map(|d| InputDatasetView {
+                name: d.name,
+                digest: d.digest,
+                source_type: d.source_type,
+                source: d.source,
+                context: d.context,
+            })
+            .collect(),
+    };
+    let created_at = detail.registry.as_ref().map_or(0, |r| r.creation_timestamp);
+    let registry = detail.registry.map(super::tracking::registry_version_view);
+    let mut view = match detail.native {
+        Some(native) => ModelVersionView::from(native),
+        None => {
+            let registry = registry.as_ref();
+            ModelVersionView {
+                model: registry.map(|r| r.model.clone()).unwrap_or_default(),
+                version: detail.version,
+                artifact_hash: String::new(),
+                algorithm: String::new(),
+                task: String::new(),
+                metrics: lineage.metrics.clone(),
+                input_schema: Vec::new(),
+                lineage: LineageView::default(),
+                created_at,
+                origin: "mlflow".to_string(),
+                registry: None,
+            }
+        }
+    };
+    view.lineage = lineage;
+    view.registry = registry;
+    view
 }
 
 /// One model version with its metrics, input schema and lineage.
@@ -53,9 +102,8 @@ pub(crate) async fn version(
     ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<ModelVersionView>, ApiError> {
     let version = parse_version(&version)?;
-    Ok(Json(
-        state.platform.model_version(&name, version).await?.into(),
-    ))
+    let detail = state.platform.model_detail(&name, version).await?;
+    Ok(Json(detail_view(detail)))
 }
 
 /// Downloads the model artifact (an Ingot model file).

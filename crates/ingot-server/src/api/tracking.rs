@@ -78,7 +78,7 @@ fn history(run_id: &str, key: &str, points: &[domain::MetricPoint]) -> MetricHis
     }
 }
 
-fn registry_version_view(v: domain::RegistryVersion) -> RegistryVersionView {
+pub(crate) fn registry_version_view(v: domain::RegistryVersion) -> RegistryVersionView {
     let tags = map(&v.tags);
     RegistryVersionView {
         native_version: tags

@@ -74,10 +74,23 @@ pub(crate) fn run(r: &domain::Run) -> wire::Run {
                 })
                 .collect(),
         },
+        outputs: wire::RunOutputs {
+            model_outputs: r
+                .outputs
+                .iter()
+                .map(|o| wire::ModelOutput {
+                    model_id: o.model_id.clone(),
+                    step: o.step,
+                })
+                .collect(),
+        },
     }
 }
 
-pub(crate) fn logged_model(m: &domain::LoggedModel) -> wire::LoggedModel {
+pub(crate) fn logged_model(
+    m: &domain::LoggedModel,
+    metrics: &[domain::LoggedModelMetric],
+) -> wire::LoggedModel {
     wire::LoggedModel {
         info: wire::LoggedModelInfo {
             model_id: m.model_id.clone(),
@@ -93,6 +106,14 @@ pub(crate) fn logged_model(m: &domain::LoggedModel) -> wire::LoggedModel {
         },
         data: wire::LoggedModelData {
             params: pairs(&m.params),
+            metrics: metrics
+                .iter()
+                .map(|lm| wire::LoggedModelMetricOut {
+                    metric: metric(&lm.point),
+                    model_id: m.model_id.clone(),
+                    run_id: lm.run_id.clone(),
+                })
+                .collect(),
         },
     }
 }

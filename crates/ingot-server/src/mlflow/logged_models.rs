@@ -4,7 +4,9 @@
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use ingot_core::search::Entity;
 use ingot_protocol_mlflow::filter::Context;
+use ingot_protocol_mlflow::types::LoggedModel as LoggedModelWire;
 use ingot_service::tracking_types::{KeyValue, LoggedModel, ACTIVE};
 use serde_json::json;
 
@@ -89,7 +91,9 @@ async fn create(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
         .tracking()
         .create_logged_model(&model)
         .await?;
-    Ok(Json(json!({ "model": convert::logged_model(&model) })))
+    Ok(Json(
+        json!({ "model": with_metrics(&state, &model).await? }),
+    ))
 }
 
 async fn get_model(
@@ -108,7 +112,9 @@ async fn get_model(
             "Logged model with ID '{model_id}' not found."
         )));
     }
-    Ok(Json(json!({ "model": convert::logged_model(&model) })))
+    Ok(Json(
+        json!({ "model": with_metrics(&state, &model).await? }),
+    ))
 }
 
 async fn finalize(
@@ -133,7 +139,9 @@ async fn finalize(
         .update_logged_model(&model_id, Some(status), &[], &[])
         .await
         .map_err(model_error(&model_id))?;
-    Ok(Json(json!({ "model": convert::logged_model(&model) })))
+    Ok(Json(
+        json!({ "model": with_metrics(&state, &model).await? }),
+    ))
 }
 
 async fn delete_model(State(state): State<AppState>, Path(model_id): Path<String>) -> MlResult {
@@ -162,7 +170,9 @@ async fn set_tags(
         .update_logged_model(&model_id, None, &[], &pairs(&msg.tags))
         .await
         .map_err(model_error(&model_id))?;
-    Ok(Json(json!({ "model": convert::logged_model(&model) })))
+    Ok(Json(
+        json!({ "model": with_metrics(&state, &model).await? }),
+    ))
 }
 
 async fn delete_tag(
@@ -192,8 +202,35 @@ async fn log_params(
     Ok(empty())
 }
 
+/// A logged model in MLflow's shape, with the metric points logged against it.
+async fn with_metrics(state: &AppState, model: &LoggedModel) -> MlResult<LoggedModelWire> {
+    let metrics = state
+        .platform
+        .tracking()
+        .logged_model_metrics(&model.model_id)
+        .await?;
+    Ok(convert::logged_model(model, &metrics))
+}
+
 async fn search(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
     let request = search_request(&msg, Context::LoggedModels, None, 100, 10_000)?;
+    // MLflow orders logged models by attributes and metrics only.
+    if let Some(key) = request
+        .search
+        .order
+        .iter()
+        .find(|k| matches!(k.entity, Entity::Param | Entity::Tag))
+    {
+        let prefix = if key.entity == Entity::Param {
+            "params"
+        } else {
+            "tags"
+        };
+        return Err(MlflowError::invalid(format!(
+            "Invalid order by field name: {prefix}.{}. Only metrics are supported.",
+            key.key
+        )));
+    }
     let ids = msg
         .experiment_ids
         .iter()
@@ -204,7 +241,10 @@ async fn search(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
         .tracking()
         .search_logged_models(&ids, &request)
         .await?;
-    let models: Vec<_> = page.items.iter().map(convert::logged_model).collect();
+    let mut models = Vec::with_capacity(page.items.len());
+    for model in &page.items {
+        models.push(with_metrics(&state, model).await?);
+    }
     Ok(Json(page_json(
         "models",
         json!(models),

@@ -7,7 +7,9 @@ use axum::{Json, Router};
 use ingot_protocol_mlflow::filter::Context;
 use ingot_protocol_mlflow::types::Request as WireRequest;
 use ingot_protocol_mlflow::ErrorCode;
-use ingot_service::tracking_types::{KeyValue, NewRegistryVersion};
+use ingot_service::tracking_types::{
+    KeyValue, NewRegistryVersion, NATIVE_VERSION_TAG, RESERVED_TAG_PREFIX,
+};
 use serde_json::json;
 
 use super::runs::page_json;
@@ -162,9 +164,22 @@ async fn create_model(State(state): State<AppState>, Msg(msg): Msg) -> MlResult 
     ))
 }
 
+/// Refuses to rename or delete a registered model holding Ingot model versions: the native
+/// registry keys them by name, and the two must keep agreeing.
+async fn not_native(state: &AppState, name: &str, what: &str) -> MlResult<()> {
+    match state.platform.list_model_versions(name).await {
+        Ok(versions) if !versions.is_empty() => Err(MlflowError::invalid(format!(
+            "Registered model '{name}' holds Ingot model versions (trained or imported in \
+             Ingot) and cannot be {what} through MLflow"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 async fn rename_model(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
     let name = name(&msg)?;
     let new_name = required(msg.new_name.as_deref(), "new_name")?;
+    not_native(&state, name, "renamed").await?;
     state
         .platform
         .tracking()
@@ -186,6 +201,7 @@ async fn update_model(State(state): State<AppState>, Msg(msg): Msg) -> MlResult 
 }
 
 async fn delete_model(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
+    not_native(&state, name(&msg)?, "deleted").await?;
     state
         .platform
         .tracking()
@@ -304,6 +320,10 @@ async fn version_by_alias(State(state): State<AppState>, Msg(msg): Msg) -> MlRes
 async fn create_version(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
     let name = name(&msg)?;
     let source = required(msg.source.as_deref(), "source")?;
+    let tags = tags(&msg);
+    for (key, _) in &tags {
+        unreserved(key)?;
+    }
     let mut run_id = msg.run().unwrap_or("").to_string();
     let mut model_id = msg.model_id.clone().unwrap_or_default();
     // A `models:/<logged model id>` source carries its run: fill what the client left out.
@@ -334,7 +354,7 @@ async fn create_version(State(state): State<AppState>, Msg(msg): Msg) -> MlResul
             model_id,
             description: msg.description.clone().unwrap_or_default(),
             user_id: msg.user_id.clone().unwrap_or_default(),
-            tags: tags(&msg),
+            tags,
         })
         .await
         .map_err(registry_error)?;
@@ -377,6 +397,19 @@ async fn transition_stage(State(state): State<AppState>, Msg(msg): Msg) -> MlRes
 }
 
 async fn delete_version(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
+    let existing = state
+        .platform
+        .tracking()
+        .registry_version(name(&msg)?, version(&msg)?)
+        .await
+        .map_err(registry_error)?;
+    if existing.tags.iter().any(|(k, _)| k == NATIVE_VERSION_TAG) {
+        return Err(MlflowError::invalid(format!(
+            "Model version {}:{} mirrors an Ingot model version and cannot be deleted through \
+             MLflow",
+            existing.name, existing.version
+        )));
+    }
     state
         .platform
         .tracking()
@@ -447,8 +480,20 @@ async fn resolve_source(state: &AppState, source: &str, model_id: &str) -> MlRes
     Ok(source.to_string())
 }
 
+/// Refuses model-version tag keys Ingot writes itself (`ingot.*`: the native-version link,
+/// lineage and the copy of the approval status), so they cannot drift from what they record.
+fn unreserved(key: &str) -> MlResult<&str> {
+    if key.starts_with(RESERVED_TAG_PREFIX) {
+        return Err(MlflowError::invalid(format!(
+            "Model version tag key '{key}' is reserved: tags starting with \
+             '{RESERVED_TAG_PREFIX}' are written by Ingot"
+        )));
+    }
+    Ok(key)
+}
+
 async fn set_version_tag(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
-    let key = required(msg.key.as_deref(), "key")?;
+    let key = unreserved(required(msg.key.as_deref(), "key")?)?;
     state
         .platform
         .tracking()
@@ -464,7 +509,7 @@ async fn set_version_tag(State(state): State<AppState>, Msg(msg): Msg) -> MlResu
 }
 
 async fn delete_version_tag(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
-    let key = required(msg.key.as_deref(), "key")?;
+    let key = unreserved(required(msg.key.as_deref(), "key")?)?;
     state
         .platform
         .tracking()

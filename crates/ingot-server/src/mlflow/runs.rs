@@ -6,7 +6,8 @@ use axum::{Json, Router};
 use ingot_protocol_mlflow::filter::Context;
 use ingot_protocol_mlflow::types::{Request as WireRequest, SearchRunsResponse};
 use ingot_service::tracking_types::{
-    DatasetInput, KeyValue, MetricPoint, NewRun, RunUpdate, TrackedDataset, ACTIVE, DELETED,
+    DatasetInput, KeyValue, MetricPoint, ModelOutput, NewRun, RunUpdate, TrackedDataset, ACTIVE,
+    DELETED,
 };
 use serde_json::{json, Value};
 
@@ -420,7 +421,49 @@ async fn log_metric(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
         timestamp,
         step: msg.step.unwrap_or(0),
     };
-    log(&state, run_id, &[point], &[], &[]).await
+    let model = msg.model_id.as_deref().filter(|id| !id.is_empty());
+    let linked: Vec<(&str, MetricPoint)> =
+        model.map(|id| (id, point.clone())).into_iter().collect();
+    log_with_models(&state, run_id, &[point], &[], &[], &linked).await
+}
+
+/// Logs to the run, then records the points that name a `model_id` against their logged
+/// models (each of which must exist, checked before anything is written).
+async fn log_with_models(
+    state: &AppState,
+    run_id: &str,
+    metrics: &[MetricPoint],
+    params: &[KeyValue],
+    tags: &[KeyValue],
+    linked: &[(&str, MetricPoint)],
+) -> MlResult {
+    let mut models: Vec<&str> = linked.iter().map(|(id, _)| *id).collect();
+    models.sort_unstable();
+    models.dedup();
+    for id in &models {
+        state
+            .platform
+            .tracking()
+            .logged_model(id)
+            .await
+            .map_err(|_| {
+                MlflowError::not_found(format!("Logged model with ID '{id}' not found."))
+            })?;
+    }
+    let answer = log(state, run_id, metrics, params, tags).await?;
+    for id in models {
+        let points: Vec<MetricPoint> = linked
+            .iter()
+            .filter(|(model, _)| *model == id)
+            .map(|(_, point)| point.clone())
+            .collect();
+        state
+            .platform
+            .tracking()
+            .log_logged_model_metrics(id, run_id, &points)
+            .await?;
+    }
+    Ok(answer)
 }
 
 async fn log_param(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
@@ -484,6 +527,7 @@ async fn log_batch(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
         )));
     }
     let mut metrics = Vec::with_capacity(msg.metrics.len());
+    let mut linked = Vec::new();
     for m in &msg.metrics {
         validate_key("metric", &m.key)?;
         let value = m
@@ -492,12 +536,16 @@ async fn log_batch(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
         let timestamp = m.timestamp.ok_or_else(|| {
             MlflowError::invalid(format!("Missing timestamp for metric '{}'", m.key))
         })?;
-        metrics.push(MetricPoint {
+        let point = MetricPoint {
             key: m.key.clone(),
             value,
             timestamp,
             step: m.step.unwrap_or(0),
-        });
+        };
+        if let Some(model) = m.model_id.as_deref().filter(|id| !id.is_empty()) {
+            linked.push((model, point.clone()));
+        }
+        metrics.push(point);
     }
     let mut params: Vec<KeyValue> = Vec::with_capacity(msg.params.len());
     for p in &msg.params {
@@ -521,7 +569,7 @@ async fn log_batch(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
         validate_value("tag", &t.key, &t.value, MAX_TAG_VALUE_LENGTH)?;
         tags.push((t.key.clone(), t.value.clone()));
     }
-    log(&state, run_id, &metrics, &params, &tags).await
+    log_with_models(&state, run_id, &metrics, &params, &tags, &linked).await
 }
 
 async fn log_inputs(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
@@ -561,12 +609,36 @@ async fn log_inputs(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
     Ok(empty())
 }
 
+/// `runs/outputs`: records the logged models a run produced (`models: [{model_id, step}]`).
 async fn log_outputs(State(state): State<AppState>, Msg(msg): Msg) -> MlResult {
     let run_id = required(msg.run(), "run_id")?;
+    let mut outputs = Vec::with_capacity(msg.models.len());
+    for (i, model) in msg.models.iter().enumerate() {
+        let model_id = model
+            .get("model_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                MlflowError::invalid(format!("Missing value for models[{i}].model_id"))
+            })?;
+        let step = match model.get("step") {
+            None | Some(Value::Null) => 0,
+            Some(step) => step
+                .as_i64()
+                .or_else(|| step.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| {
+                    MlflowError::invalid(format!("models[{i}].step must be an integer, got {step}"))
+                })?,
+        };
+        outputs.push(ModelOutput {
+            model_id: model_id.to_string(),
+            step,
+        });
+    }
     state
         .platform
         .tracking()
-        .run(run_id)
+        .log_outputs(run_id, &outputs)
         .await
         .map_err(run_error(run_id))?;
     Ok(empty())

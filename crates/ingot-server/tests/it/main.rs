@@ -11,6 +11,7 @@ mod gbdt;
 mod learners;
 mod mlflow;
 mod monitoring;
+mod registry_bridge;
 mod serving;
 mod serving_jobs;
 mod training;

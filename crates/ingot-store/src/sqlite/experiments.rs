@@ -4,6 +4,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::begin_write;
+use super::keyset;
 use super::search::{self, Kind, Target};
 use crate::tracking::{Experiment, KeyValue, Page, SearchRequest, ViewType, ACTIVE};
 use crate::{now_millis, Error, Result};
@@ -157,20 +158,27 @@ pub(crate) async fn search(pool: &SqlitePool, request: &SearchRequest) -> Result
             &[("e.experiment_id", false)],
         )?
     };
-    let offset = search::parse_page_token(request.page_token.as_deref())?;
+    let query = keyset::fingerprint(&("experiments", request.view, &request.search));
+    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
+    let (select, by) = (order.select(), order.by());
     let sql = format!(
-        "SELECT {COLUMNS} FROM experiments e WHERE 1 = 1{}{} ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {COLUMNS}{} FROM experiments e WHERE 1 = 1{}{}{} ORDER BY {} LIMIT ?",
+        select.sql,
         stage_condition("e.lifecycle_stage", request.view),
         filter.sql,
-        order.sql
+        after.sql,
+        by.sql
     );
-    let mut args = search::arguments(&[&filter, &order])?;
+    let mut args = search::arguments(&[&select, &filter, &after, &by])?;
     use sqlx::Arguments;
     args.add(request.max_results + 1)
         .map_err(sqlx::Error::Encode)?;
-    args.add(offset).map_err(sqlx::Error::Encode)?;
     let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let next_page_token = search::next_page_token(offset, rows.len(), request.max_results);
+    let keys = rows
+        .iter()
+        .map(|row| order.keys(row))
+        .collect::<Result<Vec<_>>>()?;
+    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
     let mut items = Vec::new();
     for row in rows.iter().take(request.max_results as usize) {
         items.push(with_tags(pool, decode(row)?).await?);

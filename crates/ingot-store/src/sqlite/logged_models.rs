@@ -5,6 +5,8 @@ use sqlx::{Arguments, Row, SqlitePool};
 
 use super::begin_write;
 use super::experiments::stage_condition;
+use super::keyset;
+use super::logged_model_index;
 use super::search::{self, Kind, Target};
 use crate::tracking::{KeyValue, LoggedModel, Page, SearchRequest};
 use crate::{now_millis, Error, Result};
@@ -28,9 +30,12 @@ const TARGET: Target = Target {
             Kind::Int,
         ),
     ],
-    tags: None,
-    params: None,
-    metrics: None,
+    tags: Some(("logged_model_tags", "c.model_id = l.model_id")),
+    params: Some(("logged_model_params", "c.model_id = l.model_id")),
+    metrics: Some((
+        logged_model_index::LATEST_METRICS,
+        "c.model_id = l.model_id",
+    )),
     datasets: false,
     tag_ne_matches_missing: false,
 };
@@ -87,6 +92,7 @@ pub(crate) async fn create(pool: &SqlitePool, model: &LoggedModel) -> Result<()>
     .bind(to_text(&model.tags)?)
     .execute(&mut *tx)
     .await?;
+    logged_model_index::write(&mut tx, &model.model_id, &model.params, &model.tags).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -148,6 +154,7 @@ pub(crate) async fn update(
     .bind(model_id)
     .execute(&mut *tx)
     .await?;
+    logged_model_index::write(&mut tx, model_id, &model.params, &model.tags).await?;
     tx.commit().await?;
     Ok(model)
 }
@@ -169,26 +176,40 @@ pub(crate) async fn search(
         &request.search.order,
         &[("l.creation_timestamp", false), ("l.model_id", true)],
     )?;
-    let offset = search::parse_page_token(request.page_token.as_deref())?;
+    let query = keyset::fingerprint(&(
+        "logged_models",
+        experiment_ids,
+        request.view,
+        &request.search,
+    ));
+    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
+    let (select, by) = (order.select(), order.by());
     let marks = vec!["?"; experiment_ids.len()].join(", ");
     let sql = format!(
-        "SELECT {COLUMNS} FROM logged_models l WHERE l.experiment_id IN ({marks}){}{} \
-         ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {COLUMNS}{} FROM logged_models l WHERE l.experiment_id IN ({marks}){}{}{} \
+         ORDER BY {} LIMIT ?",
+        select.sql,
         stage_condition("l.lifecycle_stage", request.view),
         filter.sql,
-        order.sql
+        after.sql,
+        by.sql
     );
     let mut args = sqlx::sqlite::SqliteArguments::default();
+    select.bind_into(&mut args)?;
     for id in experiment_ids {
         args.add(*id).map_err(sqlx::Error::Encode)?;
     }
     filter.bind_into(&mut args)?;
-    order.bind_into(&mut args)?;
+    after.bind_into(&mut args)?;
+    by.bind_into(&mut args)?;
     args.add(request.max_results + 1)
         .map_err(sqlx::Error::Encode)?;
-    args.add(offset).map_err(sqlx::Error::Encode)?;
     let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let next_page_token = search::next_page_token(offset, rows.len(), request.max_results);
+    let keys = rows
+        .iter()
+        .map(|row| order.keys(row))
+        .collect::<Result<Vec<_>>>()?;
+    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
     let items = rows
         .iter()
         .take(request.max_results as usize)

@@ -9,11 +9,16 @@ mod endpoints;
 mod experiments;
 mod group_commit;
 mod jobs;
+mod keyset;
+mod logged_model_index;
 mod logged_models;
 mod models;
 mod monitoring;
 mod registry;
+mod registry_mirror;
 mod rows;
+mod run_children;
+mod run_outputs;
 mod run_search;
 mod runs;
 mod search;
@@ -42,6 +47,8 @@ use crate::{migrate, MetadataStore, Result};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections in an on-disk store's pool (WAL allows many readers alongside one writer).
 const MAX_CONNECTIONS: u32 = 8;
+/// WAL pages written before an automatic checkpoint (SQLite's default is 1000).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 8000;
 
 /// A [`MetadataStore`] in a SQLite database.
 #[derive(Debug, Clone)]
@@ -65,7 +72,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Fewer, larger checkpoints: pages rewritten by many group commits (the metric
+            // indexes) are copied back into the database once per checkpoint, not each time.
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
@@ -91,6 +101,8 @@ impl SqliteStore {
 
     async fn with_pool(pool: SqlitePool) -> Result<SqliteStore> {
         migrate::run_sqlite(&pool).await?;
+        registry_mirror::backfill(&pool).await?;
+        logged_model_index::rebuild_missing(&pool).await?;
         let writes = group_commit::GroupCommit::start(pool.clone());
         Ok(SqliteStore { pool, writes })
     }

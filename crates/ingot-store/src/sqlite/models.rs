@@ -3,6 +3,7 @@
 use ingot_core::records::{ModelSummary, ModelVersion, NewModelVersion};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::registry_mirror;
 use super::rows::{self, MODEL_VERSION_COLUMNS};
 use crate::{now_millis, Error, Result};
 
@@ -31,12 +32,8 @@ pub(crate) async fn insert_version(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let version: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?",
-    )
-    .bind(&new.model)
-    .fetch_one(&mut *conn)
-    .await?;
+    // One number space with the MLflow registry, so the mirror gets the same number.
+    let version = registry_mirror::next_version(conn, &new.model).await?;
     sqlx::query(&format!(
         "INSERT INTO model_versions ({MODEL_VERSION_COLUMNS}) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -54,7 +51,7 @@ pub(crate) async fn insert_version(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(ModelVersion {
+    let created = ModelVersion {
         model: new.model,
         version,
         artifact_hash: new.artifact_hash,
@@ -66,16 +63,44 @@ pub(crate) async fn insert_version(
         dataset: new.dataset,
         dataset_version: new.dataset_version,
         created_at: now,
-    })
+    };
+    registry_mirror::mirror_native(conn, &created).await?;
+    Ok(created)
 }
 
+/// One native version, read inside the caller's transaction.
+pub(crate) async fn version_in(
+    conn: &mut SqliteConnection,
+    model: &str,
+    version: i64,
+) -> Result<ModelVersion> {
+    let row = sqlx::query(&format!(
+        "SELECT {MODEL_VERSION_COLUMNS} FROM model_versions WHERE model = ? AND version = ?"
+    ))
+    .bind(model)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::version_not_found("model version", model, version))?;
+    rows::model_version(&row)
+}
+
+/// Every model of either registry: native versions, plus registry versions that mirror none
+/// (registered through MLflow). A registered model without versions is listed with none.
 pub(crate) async fn list(pool: &SqlitePool) -> Result<Vec<ModelSummary>> {
     let found = sqlx::query(
-        "SELECT m.name, m.created_at, MAX(v.version) AS latest_version, \
-         COUNT(v.version) AS version_count \
-         FROM models m JOIN model_versions v ON v.model = m.name \
-         GROUP BY m.name, m.created_at ORDER BY m.name",
+        "SELECT name, MIN(created_at) AS created_at, COALESCE(MAX(version), 0) AS latest_version, \
+         COUNT(version) AS version_count, SUM(native) AS native_count FROM ( \
+           SELECT model AS name, version, created_at, 1 AS native FROM model_versions \
+           UNION ALL \
+           SELECT v.name, v.version, v.creation_timestamp, 0 FROM registered_model_versions v \
+           WHERE NOT EXISTS (SELECT 1 FROM model_version_tags t WHERE t.name = v.name \
+             AND t.version = v.version AND t.key = ?) \
+           UNION ALL \
+           SELECT m.name, NULL, m.creation_timestamp, 0 FROM registered_models m \
+         ) all_versions GROUP BY name ORDER BY name",
     )
+    .bind(crate::tracking::NATIVE_VERSION_TAG)
     .fetch_all(pool)
     .await?;
     found
@@ -85,6 +110,7 @@ pub(crate) async fn list(pool: &SqlitePool) -> Result<Vec<ModelSummary>> {
                 name: row.try_get("name")?,
                 latest_version: row.try_get("latest_version")?,
                 version_count: row.try_get("version_count")?,
+                native_version_count: row.try_get("native_count")?,
                 created_at: row.try_get("created_at")?,
             })
         })

@@ -5,10 +5,12 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Arguments, Row, SqliteConnection, SqlitePool};
 
 use super::begin_write;
+use super::keyset;
+use super::registry_mirror;
 use super::search::{self, Bind, Kind, Target};
 use crate::tracking::{
     KeyValue, NewRegistryVersion, Page, RegisteredModel, RegistryVersion, SearchRequest,
-    PENDING_APPROVAL,
+    APPROVAL_TAG, PENDING_APPROVAL,
 };
 use crate::{now_millis, Error, Result};
 
@@ -195,17 +197,22 @@ pub(crate) async fn search_models(
 ) -> Result<Page<RegisteredModel>> {
     let filter = search::compile_where(&MODEL_TARGET, &request.search)?;
     let order = search::compile_order(&MODEL_TARGET, &request.search.order, &[("m.name", true)])?;
-    let offset = search::parse_page_token(request.page_token.as_deref())?;
+    let query = keyset::fingerprint(&("registered_models", &request.search));
+    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
+    let (select, by) = (order.select(), order.by());
     let sql = format!(
-        "SELECT {MODEL_COLUMNS} FROM registered_models m WHERE 1 = 1{} ORDER BY {} LIMIT ? OFFSET ?",
-        filter.sql, order.sql
+        "SELECT {MODEL_COLUMNS}{} FROM registered_models m WHERE 1 = 1{}{} ORDER BY {} LIMIT ?",
+        select.sql, filter.sql, after.sql, by.sql
     );
-    let mut args = search::arguments(&[&filter, &order])?;
+    let mut args = search::arguments(&[&select, &filter, &after, &by])?;
     args.add(request.max_results + 1)
         .map_err(sqlx::Error::Encode)?;
-    args.add(offset).map_err(sqlx::Error::Encode)?;
     let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let next_page_token = search::next_page_token(offset, rows.len(), request.max_results);
+    let keys = rows
+        .iter()
+        .map(|row| order.keys(row))
+        .collect::<Result<Vec<_>>>()?;
+    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
     let mut items = Vec::new();
     for row in rows.iter().take(request.max_results as usize) {
         items.push(hydrate_model(pool, decode_model(row)?).await?);
@@ -350,12 +357,8 @@ pub(crate) async fn create_version(
 ) -> Result<RegistryVersion> {
     let mut tx = begin_write(pool).await?;
     require_model(&mut tx, &new.name).await?;
-    let version: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM registered_model_versions WHERE name = ?",
-    )
-    .bind(&new.name)
-    .fetch_one(&mut *tx)
-    .await?;
+    // One number space with the native registry (see `registry_mirror`).
+    let version = registry_mirror::next_version(&mut tx, &new.name).await?;
     let now = now_millis();
     sqlx::query(
         "INSERT INTO registered_model_versions (name, version, creation_timestamp, \
@@ -376,7 +379,8 @@ pub(crate) async fn create_version(
     .bind(PENDING_APPROVAL)
     .execute(&mut *tx)
     .await?;
-    for (key, value) in &new.tags {
+    let lineage = registry_mirror::run_lineage(&mut tx, &new.run_id).await?;
+    for (key, value) in new.tags.iter().chain(&lineage) {
         upsert_version_tag(&mut tx, &new.name, version, key, value).await?;
     }
     touch_model(&mut tx, &new.name).await?;
@@ -443,18 +447,23 @@ pub(crate) async fn search_versions(
         &request.search.order,
         &[("v.name", true), ("v.version", false)],
     )?;
-    let offset = search::parse_page_token(request.page_token.as_deref())?;
+    let query = keyset::fingerprint(&("model_versions", &request.search));
+    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
+    let (select, by) = (order.select(), order.by());
     let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM registered_model_versions v WHERE 1 = 1{} \
-         ORDER BY {} LIMIT ? OFFSET ?",
-        filter.sql, order.sql
+        "SELECT {VERSION_COLUMNS}{} FROM registered_model_versions v WHERE 1 = 1{}{} \
+         ORDER BY {} LIMIT ?",
+        select.sql, filter.sql, after.sql, by.sql
     );
-    let mut args = search::arguments(&[&filter, &order])?;
+    let mut args = search::arguments(&[&select, &filter, &after, &by])?;
     args.add(request.max_results + 1)
         .map_err(sqlx::Error::Encode)?;
-    args.add(offset).map_err(sqlx::Error::Encode)?;
     let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let next_page_token = search::next_page_token(offset, rows.len(), request.max_results);
+    let keys = rows
+        .iter()
+        .map(|row| order.keys(row))
+        .collect::<Result<Vec<_>>>()?;
+    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
     let mut items = Vec::new();
     for row in rows.iter().take(request.max_results as usize) {
         items.push(hydrate_version(pool, decode_version(row)?).await?);
@@ -555,21 +564,26 @@ pub(crate) async fn set_approval(
     status: &str,
     by: &str,
 ) -> Result<RegistryVersion> {
-    change_version(
-        pool,
-        name,
-        version,
+    let mut tx = begin_write(pool).await?;
+    require_version(&mut tx, name, version).await?;
+    let now = now_millis();
+    sqlx::query(
         "UPDATE registered_model_versions SET approval_status = ?, approved_by = ?, \
-         approved_at = ?, last_updated_timestamp = ? \
-         WHERE name = ? AND version = ?",
-        vec![
-            Bind::Text(status.to_string()),
-            Bind::Text(by.to_string()),
-            Bind::Int(now_millis()),
-        ],
-        None,
+         approved_at = ?, last_updated_timestamp = ? WHERE name = ? AND version = ?",
     )
-    .await
+    .bind(status)
+    .bind(by)
+    .bind(now)
+    .bind(now)
+    .bind(name)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    // The tag is a copy of the column for MLflow clients, written in the same transaction.
+    upsert_version_tag(&mut tx, name, version, APPROVAL_TAG, status).await?;
+    touch_model(&mut tx, name).await?;
+    tx.commit().await?;
+    get_version(pool, name, version).await
 }
 
 pub(crate) async fn delete_version(pool: &SqlitePool, name: &str, version: i64) -> Result<()> {

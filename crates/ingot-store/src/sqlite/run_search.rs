@@ -12,10 +12,11 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, SqlitePool};
 
 use super::experiments::stage_condition;
+use super::keyset::{self, Key, Nulls, Order, Term};
 use super::runs::{decode, hydrate, COLUMNS, TARGET};
-use super::search::{self, Fragment};
+use super::search::{self, Bind, Fragment};
 use crate::tracking::{Page, Run, RunInfo, SearchRequest};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Tie-breakers of every run ordering: newest first, then run id.
 const TIE_BREAKERS: &[(&str, bool)] = &[("r.start_time", false), ("r.run_uuid", true)];
@@ -44,15 +45,6 @@ where
     Ok(())
 }
 
-async fn fetch_infos(
-    pool: &SqlitePool,
-    sql: &str,
-    args: SqliteArguments<'static>,
-) -> Result<Vec<RunInfo>> {
-    let rows = sqlx::query_with(sql, args).fetch_all(pool).await?;
-    rows.iter().map(decode).collect()
-}
-
 pub(crate) async fn search(
     pool: &SqlitePool,
     experiment_ids: &[i64],
@@ -65,7 +57,8 @@ pub(crate) async fn search(
         });
     }
     let filter = search::compile_where(&TARGET, &request.search)?;
-    let offset = search::parse_page_token(request.page_token.as_deref())?;
+    let query = keyset::fingerprint(&("runs", experiment_ids, request.view, &request.search));
+    let cursor = keyset::decode(request.page_token.as_deref(), &query)?;
     let marks = vec!["?"; experiment_ids.len()].join(", ");
     let common = Common {
         sql: format!(
@@ -77,25 +70,17 @@ pub(crate) async fn search(
         filter,
     };
     let wanted = request.max_results + 1;
-    let infos = match request.search.order.split_first() {
+    let rows = match request.search.order.split_first() {
         Some((first, rest)) if first.entity == Entity::Metric => {
-            metric_ordered(pool, &common, first, rest, wanted, offset).await?
+            metric_ordered(pool, &common, first, rest, wanted, cursor).await?
         }
         _ => {
             let order = search::compile_order(&TARGET, &request.search.order, TIE_BREAKERS)?;
-            let sql = format!(
-                "SELECT {COLUMNS} FROM runs r WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
-                common.sql, order.sql
-            );
-            let mut args = SqliteArguments::default();
-            common.bind(&mut args)?;
-            order.bind_into(&mut args)?;
-            add(&mut args, wanted)?;
-            add(&mut args, offset)?;
-            fetch_infos(pool, &sql, args).await?
+            fetch(pool, &order, &common, None, cursor.as_deref(), wanted).await?
         }
     };
-    let next_page_token = search::next_page_token(offset, infos.len(), request.max_results);
+    let (infos, keys): (Vec<RunInfo>, Vec<Vec<Key>>) = rows.into_iter().unzip();
+    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
     let page: Vec<RunInfo> = infos
         .into_iter()
         .take(request.max_results as usize)
@@ -106,66 +91,127 @@ pub(crate) async fn search(
     })
 }
 
+/// Rows of `runs r` (joined to `source`, if given) matching `common` and sorting after
+/// `cursor`, in `order`, each with its sort key.
+async fn fetch(
+    pool: &SqlitePool,
+    order: &Order,
+    common: &Common,
+    source: Option<(&str, Fragment)>,
+    cursor: Option<&[Key]>,
+    limit: i64,
+) -> Result<Vec<(RunInfo, Vec<Key>)>> {
+    let after = order.after(cursor)?;
+    let (select, by) = (order.select(), order.by());
+    let (from, source_where) = source.unwrap_or(("FROM runs r WHERE ", Fragment::default()));
+    let sql = format!(
+        "SELECT {COLUMNS}{} {from}{}{}{} ORDER BY {} LIMIT ?",
+        select.sql, source_where.sql, common.sql, after.sql, by.sql
+    );
+    let mut args = SqliteArguments::default();
+    select.bind_into(&mut args)?;
+    source_where.bind_into(&mut args)?;
+    common.bind(&mut args)?;
+    after.bind_into(&mut args)?;
+    by.bind_into(&mut args)?;
+    add(&mut args, limit)?;
+    let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok((decode(row)?, order.keys(row)?)))
+        .collect()
+}
+
+/// Prepends the phase (0: finite metric, 1: NaN or missing) to every row's key.
+fn in_phase(rows: Vec<(RunInfo, Vec<Key>)>, phase: i64) -> Vec<(RunInfo, Vec<Key>)> {
+    rows.into_iter()
+        .map(|(info, keys)| {
+            let mut with_phase = Vec::with_capacity(keys.len() + 1);
+            with_phase.push(Key::I(phase));
+            with_phase.extend(keys);
+            (info, with_phase)
+        })
+        .collect()
+}
+
 /// Runs ordered first by a metric: runs with a finite value in index order, then runs whose
-/// value is NaN, then runs without the metric.
+/// value is NaN, then runs without the metric. The key of each row starts with its phase.
 async fn metric_ordered(
     pool: &SqlitePool,
     common: &Common,
     first: &OrderKey,
     rest: &[OrderKey],
     wanted: i64,
-    offset: i64,
-) -> Result<Vec<RunInfo>> {
+    cursor: Option<Vec<Key>>,
+) -> Result<Vec<(RunInfo, Vec<Key>)>> {
     let rest_order = search::compile_order(&TARGET, rest, TIE_BREAKERS)?;
-    let direction = if first.ascending { "ASC" } else { "DESC" };
-    // CROSS JOIN fixes the join order in SQLite: read the metric index, then look up runs.
-    let with_metric = format!(
-        "FROM run_latest_metrics o CROSS JOIN runs r WHERE o.key = ? AND o.is_nan = 0 \
-         AND r.run_uuid = o.run_uuid AND {}",
-        common.sql
-    );
-    let sql = format!(
-        "SELECT {COLUMNS} {with_metric} ORDER BY o.value {direction}, {} LIMIT ? OFFSET ?",
-        rest_order.sql
-    );
-    let mut args = SqliteArguments::default();
-    add(&mut args, first.key.clone())?;
-    common.bind(&mut args)?;
-    rest_order.bind_into(&mut args)?;
-    add(&mut args, wanted)?;
-    add(&mut args, offset)?;
-    let mut infos = fetch_infos(pool, &sql, args).await?;
-    if infos.len() as i64 >= wanted {
-        return Ok(infos);
-    }
-    // The page continues into the runs without a finite value; skip the part of the offset
-    // that the runs with one used up.
-    let with_count = if infos.is_empty() && offset > 0 {
-        let mut args = SqliteArguments::default();
-        add(&mut args, first.key.clone())?;
-        common.bind(&mut args)?;
-        let count: i64 = sqlx::query_scalar_with(&format!("SELECT COUNT(*) {with_metric}"), args)
-            .fetch_one(pool)
-            .await?;
-        count
-    } else {
-        offset + infos.len() as i64
+    let (phase, cursor) = match cursor.as_deref() {
+        None => (0, None),
+        Some([Key::I(phase @ (0 | 1)), keys @ ..]) => (*phase, Some(keys)),
+        Some(_) => {
+            return Err(Error::Invalid {
+                what: "page_token".to_string(),
+                reason: "not a page token issued for this search".to_string(),
+            })
+        }
     };
-    let rest_offset = (offset - with_count).max(0);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM runs r WHERE {} AND NOT EXISTS (SELECT 1 FROM run_latest_metrics c \
-         WHERE c.run_uuid = r.run_uuid AND c.key = ? AND c.is_nan = 0) \
-         ORDER BY EXISTS (SELECT 1 FROM run_latest_metrics c WHERE c.run_uuid = r.run_uuid \
-         AND c.key = ?) DESC, {} LIMIT ? OFFSET ?",
-        common.sql, rest_order.sql
-    );
-    let mut args = SqliteArguments::default();
-    common.bind(&mut args)?;
-    add(&mut args, first.key.clone())?;
-    add(&mut args, first.key.clone())?;
-    rest_order.bind_into(&mut args)?;
-    add(&mut args, wanted - infos.len() as i64)?;
-    add(&mut args, rest_offset)?;
-    infos.extend(fetch_infos(pool, &sql, args).await?);
-    Ok(infos)
+    let mut rows = Vec::new();
+    if phase == 0 {
+        let mut order = Order {
+            terms: vec![Term::column("o.value", first.ascending, Nulls::Never)],
+        };
+        order.terms.extend(rest_order.terms.iter().cloned());
+        // CROSS JOIN fixes the join order in SQLite: read the metric index, then look up runs.
+        let source = Fragment {
+            sql: "o.key = ? AND o.is_nan = 0 AND r.run_uuid = o.run_uuid AND ".to_string(),
+            binds: vec![Bind::Text(first.key.clone())],
+        };
+        let from = "FROM run_latest_metrics o CROSS JOIN runs r WHERE ";
+        // Correlating the clauses with the index row rather than the run lets SQLite test
+        // them before looking the run up, which most candidate rows then never need.
+        let early = Common {
+            sql: common
+                .sql
+                .replace("c.run_uuid = r.run_uuid", "c.run_uuid = o.run_uuid"),
+            ids: common.ids.clone(),
+            filter: common.filter.clone(),
+        };
+        rows = in_phase(
+            fetch(pool, &order, &early, Some((from, source)), cursor, wanted).await?,
+            0,
+        );
+        if rows.len() as i64 >= wanted {
+            return Ok(rows);
+        }
+    }
+    // The page continues into the runs without a finite value: NaN first, then missing.
+    let mut order = Order {
+        terms: vec![Term {
+            // Parenthesized: `NOT` binds more loosely than the comparisons of the predicate.
+            expr: "(NOT EXISTS (SELECT 1 FROM run_latest_metrics c WHERE c.run_uuid = r.run_uuid \
+                   AND c.key = ?))"
+                .to_string(),
+            binds: vec![Bind::Text(first.key.clone())],
+            ascending: true,
+            nulls: Nulls::Never,
+        }],
+    };
+    order.terms.extend(rest_order.terms);
+    let source = Fragment {
+        sql: "NOT EXISTS (SELECT 1 FROM run_latest_metrics c WHERE c.run_uuid = r.run_uuid \
+              AND c.key = ? AND c.is_nan = 0) AND "
+            .to_string(),
+        binds: vec![Bind::Text(first.key.clone())],
+    };
+    let cursor = if phase == 1 { cursor } else { None };
+    let more = fetch(
+        pool,
+        &order,
+        common,
+        Some(("FROM runs r WHERE ", source)),
+        cursor,
+        wanted - rows.len() as i64,
+    )
+    .await?;
+    rows.extend(in_phase(more, 1));
+    Ok(rows)
 }

@@ -9,6 +9,7 @@ use sqlx::{Arguments, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use super::begin_write;
 use super::experiments::require_active;
 use super::group_commit::GroupCommit;
+use super::run_children;
 use super::search::{Kind, Target};
 use crate::tracking::{
     DatasetInput, KeyValue, MetricPoint, NewRun, Run, RunInfo, RunUpdate, TrackedDataset, ACTIVE,
@@ -153,7 +154,7 @@ pub(crate) async fn get(pool: &SqlitePool, run_id: &str) -> Result<Run> {
     Ok(runs.remove(0))
 }
 
-/// Loads metrics, params, tags and inputs for a page of runs with one query per child table.
+/// Loads metrics, params and tags (one packed query) and inputs for a page of runs.
 pub(crate) async fn hydrate(pool: &SqlitePool, infos: Vec<RunInfo>) -> Result<Vec<Run>> {
     let mut runs: Vec<Run> = infos
         .into_iter()
@@ -163,6 +164,7 @@ pub(crate) async fn hydrate(pool: &SqlitePool, infos: Vec<RunInfo>) -> Result<Ve
             params: Vec::new(),
             tags: Vec::new(),
             inputs: Vec::new(),
+            outputs: Vec::new(),
         })
         .collect();
     let index: HashMap<String, usize> = runs
@@ -171,6 +173,7 @@ pub(crate) async fn hydrate(pool: &SqlitePool, infos: Vec<RunInfo>) -> Result<Ve
         .map(|(i, r)| (r.info.run_id.clone(), i))
         .collect();
     let ids: Vec<String> = index.keys().cloned().collect();
+    run_children::load(pool, &mut runs, &ids).await?;
     for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let bind_all = |sql: String| {
@@ -180,28 +183,6 @@ pub(crate) async fn hydrate(pool: &SqlitePool, infos: Vec<RunInfo>) -> Result<Ve
             }
             (sql, args)
         };
-        let (sql, args) = bind_all(format!(
-            "SELECT run_uuid, key, value, timestamp, step, is_nan FROM run_latest_metrics \
-             WHERE run_uuid IN ({marks}) ORDER BY run_uuid, key"
-        ));
-        for row in sqlx::query_with(&sql, args).fetch_all(pool).await? {
-            let i = index[&row.try_get::<String, _>("run_uuid")?];
-            runs[i].metrics.push(metric_from_row(&row)?);
-        }
-        for (table, is_param) in [("run_params", true), ("run_tags", false)] {
-            let (sql, args) = bind_all(format!(
-                "SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN ({marks}) ORDER BY run_uuid, key"
-            ));
-            for row in sqlx::query_with(&sql, args).fetch_all(pool).await? {
-                let i = index[&row.try_get::<String, _>("run_uuid")?];
-                let pair = (row.try_get("key")?, row.try_get("value")?);
-                if is_param {
-                    runs[i].params.push(pair);
-                } else {
-                    runs[i].tags.push(pair);
-                }
-            }
-        }
         let (sql, args) = bind_all(format!(
             "SELECT i.run_uuid, i.tags_json, d.name, d.digest, d.source_type, d.source, \
              d.schema_json, d.profile FROM run_inputs i JOIN datasets_tracked d \
@@ -315,8 +296,8 @@ pub(crate) async fn log_batch(
         .await
 }
 
-/// Rows per multi-row INSERT (SQLite allows 32766 bound values per statement).
-const ROWS_PER_INSERT: usize = 200;
+/// Rows per multi-row INSERT (SQLite allows 32766 bound values per statement; 6 per metric).
+const ROWS_PER_INSERT: usize = 1000;
 
 /// Logs into an open transaction (see [`log_batch`]) with a few multi-row statements: params
 /// in one insert plus one read-back to enforce write-once, metric points in chunks, and one
@@ -398,16 +379,20 @@ async fn log_batch_in(
     }
     // The batch's latest point per key, then one conditional upsert per key.
     let mut latest: Vec<&MetricPoint> = Vec::new();
+    let mut slots: HashMap<&str, usize> = HashMap::with_capacity(metrics.len());
     for m in metrics {
         let newer = |old: &MetricPoint| {
             (m.step, m.timestamp) > (old.step, old.timestamp)
                 || ((m.step, m.timestamp) == (old.step, old.timestamp)
                     && stored(m).0 > stored(old).0)
         };
-        match latest.iter_mut().find(|l| l.key == m.key) {
-            Some(slot) if newer(slot) => *slot = m,
+        match slots.get(m.key.as_str()) {
+            Some(&i) if newer(latest[i]) => latest[i] = m,
             Some(_) => {}
-            None => latest.push(m),
+            None => {
+                slots.insert(&m.key, latest.len());
+                latest.push(m);
+            }
         }
     }
     for chunk in latest.chunks(ROWS_PER_INSERT) {

@@ -9,6 +9,7 @@ use ingot_core::search::{Clause, Entity, Op, OrderKey, Search, Value};
 use sqlx::sqlite::SqliteArguments;
 use sqlx::Arguments;
 
+use super::keyset::{Nulls, Order, Term};
 use crate::{Error, Result};
 
 /// The type of an attribute column.
@@ -356,26 +357,26 @@ fn int_condition(column: &str, clause: &Clause, out: &mut Fragment) -> Result<()
 }
 
 /// `ORDER BY` terms for the requested keys (nulls last, as MLflow sorts), followed by the
-/// given tie-breakers unless a key already orders on that column.
+/// given tie-breakers (NOT NULL columns) unless a key already orders on that column.
 pub(crate) fn compile_order(
     target: &Target,
     order: &[OrderKey],
     tie_breakers: &[(&'static str, bool)],
-) -> Result<Fragment> {
-    let mut out = Fragment::default();
-    let mut terms: Vec<String> = Vec::new();
+) -> Result<Order> {
+    let mut out = Order::default();
     let mut used_columns: Vec<&str> = Vec::new();
     for key in order {
-        let direction = if key.ascending { "ASC" } else { "DESC" };
         match key.entity {
             Entity::Attribute => {
                 let (column, kind) = attribute(target, &key.key)?;
                 // Only nullable columns get the nulls-last term: on NOT NULL columns it would
                 // stop SQLite from reading an index in order.
-                if kind == Kind::NullableInt {
-                    terms.push(format!("{column} IS NULL"));
-                }
-                terms.push(format!("{column} {direction}"));
+                let nulls = match kind {
+                    Kind::NullableInt => Nulls::Last,
+                    Kind::Int => Nulls::Never,
+                    Kind::Text => Nulls::Native,
+                };
+                out.terms.push(Term::column(column, key.ascending, nulls));
                 used_columns.push(column);
             }
             Entity::Metric | Entity::Param | Entity::Tag => {
@@ -391,46 +392,23 @@ pub(crate) fn compile_order(
                 } else {
                     ""
                 };
-                let value =
-                    format!("(SELECT c.value FROM {table} c WHERE {fk} AND c.key = ?{nan})");
-                terms.push(format!("{value} IS NULL"));
-                terms.push(format!("{value} {direction}"));
-                out.binds.push(Bind::Text(key.key.clone()));
-                out.binds.push(Bind::Text(key.key.clone()));
+                out.terms.push(Term {
+                    expr: format!("(SELECT c.value FROM {table} c WHERE {fk} AND c.key = ?{nan})"),
+                    binds: vec![Bind::Text(key.key.clone())],
+                    ascending: key.ascending,
+                    nulls: Nulls::Last,
+                });
             }
             Entity::Dataset => return Err(invalid("cannot order by a dataset field")),
         }
     }
     for (column, ascending) in tie_breakers {
         if !used_columns.contains(column) {
-            terms.push(format!(
-                "{column} {}",
-                if *ascending { "ASC" } else { "DESC" }
-            ));
+            out.terms
+                .push(Term::column(column, *ascending, Nulls::Never));
         }
     }
-    out.sql = terms.join(", ");
     Ok(out)
-}
-
-/// Offset page tokens: `offset:N`.
-pub(crate) fn parse_page_token(token: Option<&str>) -> Result<i64> {
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Ok(0);
-    };
-    token
-        .strip_prefix("offset:")
-        .and_then(|n| n.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| Error::Invalid {
-            what: "page_token".to_string(),
-            reason: format!("{token:?} is not a page token issued by this server"),
-        })
-}
-
-/// The token of the page after `offset + page_len`, if the page was full.
-pub(crate) fn next_page_token(offset: i64, fetched: usize, max_results: i64) -> Option<String> {
-    (fetched as i64 > max_results).then(|| format!("offset:{}", offset + max_results))
 }
 
 #[cfg(test)]

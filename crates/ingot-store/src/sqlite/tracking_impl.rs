@@ -1,9 +1,13 @@
 //! [`TrackingStore`] for [`SqliteStore`]: delegation to the per-record modules.
 
-use super::{experiments, logged_models, registry, run_search, runs, SqliteStore};
+use super::{
+    experiments, logged_model_index, logged_models, registry, run_outputs, run_search, runs,
+    SqliteStore,
+};
 use crate::tracking::{
-    DatasetInput, Experiment, KeyValue, LoggedModel, MetricPoint, NewRegistryVersion, NewRun, Page,
-    RegisteredModel, RegistryVersion, Run, RunInfo, RunUpdate, SearchRequest, TrackingStore,
+    DatasetInput, Experiment, KeyValue, LoggedModel, LoggedModelMetric, MetricPoint, ModelOutput,
+    NewRegistryVersion, NewRun, Page, RegisteredModel, RegistryVersion, Run, RunInfo, RunUpdate,
+    SearchRequest, TrackingStore,
 };
 use crate::Result;
 
@@ -43,7 +47,9 @@ impl TrackingStore for SqliteStore {
         runs::create(&self.pool, &self.writes, new).await
     }
     async fn run(&self, run_id: &str) -> Result<Run> {
-        runs::get(&self.pool, run_id).await
+        let mut runs = vec![runs::get(&self.pool, run_id).await?];
+        run_outputs::fill(&self.pool, &mut runs).await?;
+        Ok(runs.remove(0))
     }
     async fn update_run(&self, run_id: &str, update: RunUpdate) -> Result<RunInfo> {
         runs::update(&self.pool, run_id, update).await
@@ -69,12 +75,17 @@ impl TrackingStore for SqliteStore {
     async fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
         runs::log_inputs(&self.pool, run_id, inputs).await
     }
+    async fn log_outputs(&self, run_id: &str, outputs: &[ModelOutput]) -> Result<()> {
+        run_outputs::log(&self.pool, run_id, outputs).await
+    }
     async fn search_runs(
         &self,
         experiment_ids: &[i64],
         request: &SearchRequest,
     ) -> Result<Page<Run>> {
-        run_search::search(&self.pool, experiment_ids, request).await
+        let mut page = run_search::search(&self.pool, experiment_ids, request).await?;
+        run_outputs::fill(&self.pool, &mut page.items).await?;
+        Ok(page)
     }
 
     async fn create_logged_model(&self, model: &LoggedModel) -> Result<()> {
@@ -82,6 +93,17 @@ impl TrackingStore for SqliteStore {
     }
     async fn logged_model(&self, model_id: &str) -> Result<LoggedModel> {
         logged_models::get(&self.pool, model_id).await
+    }
+    async fn log_logged_model_metrics(
+        &self,
+        model_id: &str,
+        run_id: &str,
+        points: &[MetricPoint],
+    ) -> Result<()> {
+        logged_model_index::log_metrics(&self.pool, model_id, run_id, points).await
+    }
+    async fn logged_model_metrics(&self, model_id: &str) -> Result<Vec<LoggedModelMetric>> {
+        logged_model_index::metrics(&self.pool, model_id).await
     }
     async fn update_logged_model(
         &self,

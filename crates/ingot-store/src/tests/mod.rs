@@ -5,6 +5,8 @@ mod durability;
 mod endpoints_tokens;
 mod jobs;
 mod monitoring;
+mod paging;
+mod registry_bridge;
 mod tracking;
 
 use ingot_core::records::{NewDatasetVersion, NewModelVersion, TrainingSpec};

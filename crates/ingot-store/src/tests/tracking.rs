@@ -293,3 +293,72 @@ async fn concurrent_batches_commit_together_and_fail_alone() {
         .collect();
     assert_eq!(steps, (0..50).filter(|s| *s != 7).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn searched_runs_carry_exact_values_and_any_text() {
+    let store = memory_store().await;
+    let e = store
+        .create_experiment("exact", "", &[])
+        .await
+        .unwrap()
+        .experiment_id;
+    let id = store
+        .create_run(new_run(e, "r", 1))
+        .await
+        .unwrap()
+        .info
+        .run_id;
+    let values = [
+        0.1 + 0.2,
+        -1.0 / 3.0,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        1e22,
+        -2.5e-300,
+        123_456_789.123_456_79,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    let points: Vec<MetricPoint> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| point(&format!("m{i:02}"), *v, i as i64 - 5, -(i as i64)))
+        .collect();
+    let odd = ["", "12:ab", "é漢字🙂", "a'b\"c\\d", "line\nbreak:0:"];
+    let params: Vec<(String, String)> = odd
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("{v}{i}"), v.to_string()))
+        .collect();
+    store
+        .log_batch(&id, &points, &params, &params)
+        .await
+        .unwrap();
+    let page = store
+        .search_runs(&[e], &request(Vec::new(), Vec::new(), 10))
+        .await
+        .unwrap();
+    let run = &page.items[0];
+    assert_eq!(run.metrics.len(), values.len());
+    for (got, want) in run.metrics.iter().zip(&points) {
+        assert_eq!(got.key, want.key);
+        assert_eq!((got.timestamp, got.step), (want.timestamp, want.step));
+        if want.value.is_nan() {
+            assert!(got.value.is_nan());
+        } else {
+            assert_eq!(got.value.to_bits(), want.value.to_bits(), "{}", want.key);
+        }
+    }
+    let mut sorted = params.clone();
+    sorted.sort();
+    assert_eq!(run.params, sorted);
+    let tags: Vec<_> = run
+        .tags
+        .iter()
+        .filter(|(k, _)| k != "mlflow.runName")
+        .cloned()
+        .collect();
+    assert_eq!(tags, sorted);
+}

@@ -218,9 +218,15 @@ async fn registry_version(context: &CliContext, reference: &str) -> Result<Regis
 pub async fn model(context: &CliContext, command: &ModelCommand) -> Result<()> {
     let client = context.client()?;
     match command {
-        ModelCommand::Approve { reference } | ModelCommand::Reject { reference } => {
+        ModelCommand::Approve { reference, version }
+        | ModelCommand::Reject { reference, version } => {
             let approve = matches!(command, ModelCommand::Approve { .. });
-            let target = registry_version(context, reference).await?;
+            let reference = match version {
+                Some(version) if !reference.contains(':') => format!("{reference}:{version}"),
+                Some(_) => bail!("give NAME:VERSION or NAME VERSION, not both"),
+                None => reference.clone(),
+            };
+            let target = registry_version(context, &reference).await?;
             let path = format!(
                 "/api/v1/registry/models/{}/versions/{}/approval",
                 encode(&target.model),

@@ -86,6 +86,98 @@ def errors(client):
     }
 
 
+def list_filter_errors(client):
+    """Where MLflow refuses `IN` lists: code, status and message must all match."""
+    exp = client.create_experiment("peer-in-" + uuid.uuid4().hex[:8])
+    client.log_param(client.create_run(exp).info.run_id, "x", "1")
+    out = {}
+    for text in [
+        "params.x IN ('1','2')",
+        "params.x NOT IN ('1', '2')",
+        "tags.t IN ('a')",
+        "attributes.status IN ('FINISHED')",
+    ]:
+        with pytest.raises(MlflowException) as caught:
+            client.search_runs([exp], text)
+        e = caught.value
+        out[text] = (e.error_code, e.get_http_status_code(), e.message)
+    out["run_id_in"] = len(client.search_runs([exp], "attributes.run_id IN ('a', 'b')"))
+    with pytest.raises(MlflowException) as caught:
+        client.search_model_versions("tags.t IN ('a')")
+    out["version_tag_in"] = (caught.value.error_code, caught.value.message)
+    return out
+
+
+def run_outputs(client):
+    """`log_outputs` then `get_run` and `search_runs`: which logged models a run produced, at
+    which step."""
+    from mlflow.entities import LoggedModelOutput
+
+    exp = client.create_experiment("peer-out-" + uuid.uuid4().hex[:8])
+    run_id = client.create_run(exp).info.run_id
+    bare = client.create_run(exp).info.run_id
+    model = client.create_logged_model(exp, source_run_id=run_id)
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, 2)])
+    outputs = client.get_run(run_id).outputs.model_outputs
+    searched = {r.info.run_id: r.outputs.model_outputs for r in client.search_runs([exp])}
+    return {
+        "outputs": [(o.model_id == model.model_id, o.step) for o in outputs],
+        "none": [o.model_id for o in client.get_run(bare).outputs.model_outputs],
+        "searched": [(o.model_id == model.model_id, o.step) for o in searched[run_id]],
+        "searched_none": [o.model_id for o in searched[bare]],
+    }
+
+
+def logged_model_search(client):
+    """Logged-model search on params, tags and metrics (logged with `model_id`), ordered by
+    metrics (the latest point by timestamp; models without the metric last)."""
+    exp = client.create_experiment("peer-lm-" + uuid.uuid4().hex[:8])
+    run_id = client.create_run(exp).info.run_id
+    names = {}
+    for i, (lr, team, acc) in enumerate([("0.1", "a", 0.5), ("0.2", "b", 0.9), ("0.1", "b", None),
+                                         ("0.3", "c", 0.7)]):
+        model = client.create_logged_model(exp, name=f"m{i}", params={"lr": lr}, tags={"team": team})
+        names[model.model_id] = f"m{i}"
+        if acc is not None:
+            client.log_metric(run_id, "acc", acc, step=0, model_id=model.model_id)
+    # An older point at a later step: the ordering still uses the newest by timestamp.
+    oldest = [m for m, n in names.items() if n == "m3"][0]
+    client.log_metric(run_id, "acc", 0.1, step=5, timestamp=1, model_id=oldest)
+
+    def found(filter_string=None, order_by=None):
+        try:
+            models = client.search_logged_models([exp], filter_string=filter_string, order_by=order_by)
+        except MlflowException as e:
+            return (e.error_code, e.get_http_status_code(), e.message)
+        return [names[m.model_id] for m in models]
+
+    metrics = client.get_logged_model(oldest).metrics
+    return {
+        "params": found("params.lr = '0.1'"),
+        "params_like": found("params.lr LIKE '0.%' AND tags.team != 'a'"),
+        "params_in": found("params.lr IN ('0.1', '0.3')"),
+        "tags": found("tags.team = 'b'"),
+        "metrics": found("metrics.acc > 0.6"),
+        "metrics_and_params": found("metrics.acc >= 0.5 AND params.lr = '0.1'"),
+        "order_desc": found(order_by=[{"field_name": "metrics.acc", "ascending": False}]),
+        "order_asc": found(order_by=[{"field_name": "metrics.acc", "ascending": True}]),
+        "order_param": found(order_by=[{"field_name": "params.lr", "ascending": True}]),
+        "metric_points": sorted((m.key, m.value, m.step, m.run_id == run_id) for m in metrics),
+    }
+
+
+def test_logged_model_search_matches_mlflow(client, peer):
+    assert logged_model_search(client) == logged_model_search(peer)
+
+
+def test_run_outputs_match_mlflow(client, peer):
+    assert run_outputs(client) == run_outputs(peer)
+
+
+def test_list_filters_match_mlflow(client, peer):
+    assert list_filter_errors(client) == list_filter_errors(peer)
+
+
 def test_search_semantics_match_mlflow(client, peer):
     assert run_scenario(client) == run_scenario(peer)
 
