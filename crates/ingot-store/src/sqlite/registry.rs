@@ -388,7 +388,7 @@ pub(crate) async fn create_version(
     get_version(pool, &new.name, version).await
 }
 
-async fn upsert_version_tag(
+pub(super) async fn upsert_version_tag(
     conn: &mut SqliteConnection,
     name: &str,
     version: i64,

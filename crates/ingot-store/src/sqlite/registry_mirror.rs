@@ -224,16 +224,7 @@ async fn put_tags(
     tags: &[KeyValue],
 ) -> Result<()> {
     for (key, value) in tags {
-        sqlx::query(
-            "INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(name)
-        .bind(version)
-        .bind(key)
-        .bind(value)
-        .execute(&mut *conn)
-        .await?;
+        super::registry::upsert_version_tag(&mut *conn, name, version, key, value).await?;
     }
     Ok(())
 }
