@@ -56,7 +56,8 @@ pub(crate) fn open(bytes: &[u8]) -> Result<CsvReader<'_>> {
 }
 
 /// Reads the next record, positioned at the line it starts on; `false` at the end of input.
-pub(crate) fn next_record(reader: &mut CsvReader, record: &mut ByteRecord) -> Result<bool> {
+/// Never fails: csv-core accepts any bytes, and records may have any number of fields.
+pub(crate) fn next_record(reader: &mut CsvReader, record: &mut ByteRecord) -> bool {
     use csv_core::ReadRecordResult::{End, InputEmpty, OutputEndsFull, OutputFull, Record};
     let parser = reader.parser.get_or_insert_with(built_parser);
     record.clear();
@@ -64,7 +65,7 @@ pub(crate) fn next_record(reader: &mut CsvReader, record: &mut ByteRecord) -> Re
     position.set_line(parser.line());
     record.set_position(Some(position));
     if reader.done {
-        return Ok(false);
+        return false;
     }
     let (mut out, mut ends) = (0, 0);
     loop {
@@ -92,11 +93,11 @@ pub(crate) fn next_record(reader: &mut CsvReader, record: &mut ByteRecord) -> Re
                     record.push_field(&reader.fields[start..end]);
                     start = end;
                 }
-                return Ok(true);
+                return true;
             }
             End => {
                 reader.done = true;
-                return Ok(false);
+                return false;
             }
         }
     }
@@ -194,14 +195,14 @@ struct TextColumn {
 pub(crate) fn read_csv_table(bytes: &[u8]) -> Result<Table> {
     let mut reader = open(bytes)?;
     let mut record = ByteRecord::new();
-    if !next_record(&mut reader, &mut record)? {
+    if !next_record(&mut reader, &mut record) {
         return Err(Error::Empty);
     }
     let names = header_names(&record, true)?;
     let width = names.len();
     let mut columns: Vec<TextColumn> = (0..width).map(|_| TextColumn::default()).collect();
     let mut rows = 0usize;
-    while next_record(&mut reader, &mut record)? {
+    while next_record(&mut reader, &mut record) {
         check_len(&record, width)?;
         let Ok(text) = std::str::from_utf8(record.as_slice()) else {
             return Err(utf8_error(&record, &names));
@@ -419,22 +420,22 @@ mod tests {
         let text = format!("{}\r\n\n{}\n", names.join(","), values.join(","));
         let mut outer = open(text.as_bytes()).unwrap();
         let mut record = ByteRecord::new();
-        assert!(next_record(&mut outer, &mut record).unwrap());
+        assert!(next_record(&mut outer, &mut record));
         assert_eq!(record.len(), 300);
         assert_eq!(&record[299], b"column_number_299");
         // A second reader on the same thread meanwhile, then dropped: the first goes on.
         let mut inner = open(b"x\n1\n").unwrap();
         let mut other = ByteRecord::new();
-        assert!(next_record(&mut inner, &mut other).unwrap());
+        assert!(next_record(&mut inner, &mut other));
         assert_eq!(&other[0], b"x");
         drop(inner);
-        assert!(next_record(&mut outer, &mut record).unwrap());
+        assert!(next_record(&mut outer, &mut record));
         assert_eq!((record.len(), &record[7]), (300, &b"7,7"[..]));
-        assert!(!next_record(&mut outer, &mut record).unwrap());
+        assert!(!next_record(&mut outer, &mut record));
         drop(outer);
         // The parser handed back is reset: a new reader starts at line 1.
         let mut again = open(b"a\n").unwrap();
-        assert!(next_record(&mut again, &mut record).unwrap());
+        assert!(next_record(&mut again, &mut record));
         assert_eq!((line_of(&record), &record[0]), (1, &b"a"[..]));
     }
 
@@ -456,7 +457,7 @@ mod tests {
                 .from_reader(input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input));
             let (mut a, mut b) = (ByteRecord::new(), ByteRecord::new());
             loop {
-                let more = next_record(&mut ours, &mut a).unwrap();
+                let more = next_record(&mut ours, &mut a);
                 assert_eq!(more, theirs.read_byte_record(&mut b).unwrap());
                 if !more {
                     break;

@@ -24,7 +24,7 @@ pub fn read_csv_with_schema(
     let mut reader = open(bytes)?;
     let mut record = ByteRecord::new();
     let (positions, width) = if has_header {
-        if !next_record(&mut reader, &mut record)? {
+        if !next_record(&mut reader, &mut record) {
             return Err(Error::Empty);
         }
         let names = header_names(&record, false)?;
@@ -55,7 +55,7 @@ pub fn read_csv_with_schema(
         .map(|f| ColumnBuilder::new(f.column_type, 0, 0))
         .collect();
     let mut rows = 0usize;
-    while next_record(&mut reader, &mut record)? {
+    while next_record(&mut reader, &mut record) {
         check_len(&record, width)?;
         let line = line_of(&record);
         for ((field, &pos), builder) in schema.fields.iter().zip(&positions).zip(&mut builders) {
