@@ -15,26 +15,18 @@ use support::Server;
 /// One HTTP call: `(status, body)`.
 fn http(method: &str, url: &str, token: &str, body: Option<String>) -> (u16, String) {
     let (method, url, token) = (method.to_string(), url.to_string(), token.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let client = reqwest::Client::new();
-                let mut request = client
-                    .request(method.parse().unwrap(), url)
-                    .bearer_auth(token);
-                if let Some(body) = body {
-                    request = request.header("content-type", "text/csv").body(body);
-                }
-                let response = request.send().await.unwrap();
-                let status = response.status().as_u16();
-                (status, response.text().await.unwrap())
-            })
+    support::block_on(async move {
+        let client = reqwest::Client::new();
+        let mut request = client
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.header("content-type", "text/csv").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
     })
-    .join()
-    .unwrap()
 }
 
 /// Pids of the replica child processes serving from `home`.

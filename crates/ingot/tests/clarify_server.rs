@@ -29,31 +29,20 @@ fn explain(server: &Server, endpoint: &str, body: &str) -> (u16, Value) {
         "{}/endpoints/{endpoint}/invocations?explain=true",
         server.url
     );
-    let token = std::fs::read_to_string(server.home.join("admin-token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let token = server.admin_token();
     let body = body.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let response = reqwest::Client::new()
-                    .post(url)
-                    .bearer_auth(token)
-                    .header("content-type", "text/csv")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status().as_u16();
-                (status, response.json::<Value>().await.unwrap())
-            })
+    support::block_on(async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
     })
-    .join()
-    .unwrap()
 }
 
 fn assert_self_contained(html: &str) {

@@ -10,30 +10,22 @@ use support::Server;
 fn invoke(server: &Server, token: &str, body: &str) -> (String, String) {
     let url = format!("{}/endpoints/watched/invocations", server.url);
     let (token, body) = (token.to_string(), body.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    support::block_on(async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let id = response.headers()["x-ingot-event-id"]
+            .to_str()
             .unwrap()
-            .block_on(async move {
-                let response = reqwest::Client::new()
-                    .post(url)
-                    .bearer_auth(token)
-                    .header("content-type", "text/csv")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status().as_u16(), 200);
-                let id = response.headers()["x-ingot-event-id"]
-                    .to_str()
-                    .unwrap()
-                    .to_string();
-                (id, response.text().await.unwrap())
-            })
+            .to_string();
+        (id, response.text().await.unwrap())
     })
-    .join()
-    .unwrap()
 }
 
 fn predicted(answer: &str) -> String {
@@ -89,10 +81,7 @@ fn baselines_schedules_executions_reports_and_ground_truth_through_the_cli() {
         "100",
         "--wait",
     ]);
-    let admin = std::fs::read_to_string(home.path().join("admin-token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let admin = server.admin_token();
     let answers: Vec<(String, String)> = (0..30)
         .map(|i| {
             let (id, answer) = invoke(&server, &admin, &format!("{}.5,violet\n", 9 + i % 4));

@@ -11,20 +11,17 @@ use support::Server;
 const API: &str = "/api/2.0/mlflow";
 
 fn mlflow(server: &Server, path: &str, body: Value) -> Value {
-    let token = std::fs::read_to_string(server.home.join("admin-token")).unwrap();
+    let token = server.admin_token();
     let url = format!("{}{API}/{path}", server.url);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    let path = path.to_string();
+    support::block_on(async move {
         let client = reqwest::Client::new();
         let request = if body.is_null() {
             client.get(&url)
         } else {
             client.post(&url).json(&body)
         };
-        let reply = request.bearer_auth(token.trim()).send().await.unwrap();
+        let reply = request.bearer_auth(token).send().await.unwrap();
         let status = reply.status();
         let text = reply.text().await.unwrap();
         assert!(status.is_success(), "{path}: {status} {text}");

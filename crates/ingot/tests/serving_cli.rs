@@ -10,15 +10,7 @@ use support::{shapes_csv, Server};
 fn invoke(server: &Server, endpoint: &str, token: &str, body: &str) -> (u16, String, String) {
     let url = format!("{}/endpoints/{endpoint}/invocations", server.url);
     let (token, body) = (token.to_string(), body.to_string());
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(invoke_async(url, token, body, None))
-    })
-    .join()
-    .unwrap()
+    support::block_on(invoke_async(url, token, body, None))
 }
 
 async fn invoke_async(
@@ -81,10 +73,7 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
             "--wait",
         ]);
     }
-    let admin = std::fs::read_to_string(home.path().join("admin-token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let admin = server.admin_token();
 
     let endpoint = server.json(&[
         "deploy",
@@ -182,20 +171,12 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     ]);
     let url = format!("{}/endpoints/tenants/invocations", server.url);
     let admin_copy = admin.clone();
-    let (status, model, _) = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(invoke_async(
-                url,
-                admin_copy,
-                "1.5,red\n".into(),
-                Some("shapes:2"),
-            ))
-    })
-    .join()
-    .unwrap();
+    let (status, model, _) = support::block_on(invoke_async(
+        url,
+        admin_copy,
+        "1.5,red\n".into(),
+        Some("shapes:2"),
+    ));
     assert_eq!((status, model.as_str()), (200, "shapes:2"));
 
     // Batch transform with the input joined.

@@ -4,38 +4,14 @@
 //! accuracy is checked against a hand count and raises a threshold violation.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::serving::{deploy, train};
+use crate::serving_jobs::webhook_receiver;
 use crate::{app_with, TestApp};
-
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
-    let received: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let sink = sink.clone();
-            async move {
-                let signature = headers
-                    .get("x-ingot-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                sink.lock().unwrap().push((signature, body));
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{address}/hook"), received)
-}
 
 async fn put_json(app: &TestApp, uri: &str, body: Value) -> crate::Reply {
     app.send(

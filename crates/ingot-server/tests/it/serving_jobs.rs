@@ -17,7 +17,7 @@ fn variant(name: &str, model: &str, version: i64) -> Value {
 }
 
 /// A webhook receiver on a free loopback port; returns its URL and what it received.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+pub(crate) async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
     let received: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(

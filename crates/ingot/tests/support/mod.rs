@@ -143,3 +143,19 @@ impl Server {
             .to_string()
     }
 }
+
+/// Runs `future` to completion on a thread of its own with a fresh current-thread runtime (the
+/// CLI tests are synchronous; their HTTP calls use the async `reqwest` client).
+pub fn block_on<T: Send + 'static>(
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    })
+    .join()
+    .unwrap()
+}
