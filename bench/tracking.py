@@ -55,6 +55,16 @@ class Api:
                 raise RuntimeError(f"{path}: {r.status} {data}")
             return data
 
+    async def post_raw(self, path, body):
+        """The response body, unparsed: latency is the server's, not the client's JSON decoder
+        (a page of 100 runs is about 250 kB). The first answer of each search is parsed and
+        checked by `search_latencies`."""
+        async with self.session.post(self.url + path, json=body, headers=self.headers) as r:
+            raw = await r.read()
+            if r.status != 200:
+                raise RuntimeError(f"{path}: {r.status} {raw[:500]!r}")
+            return raw
+
     async def experiment(self, name):
         return (await self.post("experiments/create", {"name": name}))["experiment_id"]
 
@@ -106,10 +116,13 @@ async def populate(api, exp, n, concurrency):
 
 
 async def latency(api, body, repeats):
+    page = await api.post("runs/search", body)
+    if not page.get("runs"):
+        raise RuntimeError(f"search {body} found no runs")
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        await api.post("runs/search", body)
+        await api.post_raw("runs/search", body)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1]

@@ -343,9 +343,9 @@ impl Platform {
         Ok(self.artifacts.get(&version.artifact_hash).await?)
     }
 
-    /// Whether an API token is valid.
+    /// Whether an API token is valid (an admin token; verified hashes are cached briefly, see
+    /// `serving::keys`, so the control plane's hot paths do not query the store per request).
     pub async fn authenticate(&self, token: &str) -> Result<bool> {
-        let hash = crate::auth::hash_token(token);
-        Ok(self.store.token_by_hash(&hash).await?.is_some())
+        self.is_admin(token).await
     }
 }

@@ -80,6 +80,11 @@ impl Platform {
         })
     }
 
+    /// Whether `token` is an admin (control-plane) token.
+    pub(crate) async fn is_admin(&self, token: &str) -> Result<bool> {
+        Ok(self.principal(token).await? == Principal::Admin)
+    }
+
     async fn principal(&self, token: &str) -> Result<Principal> {
         let hash = hash_token(token);
         if let Some((principal, at)) = self

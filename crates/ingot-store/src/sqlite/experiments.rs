@@ -286,12 +286,20 @@ pub(crate) async fn require_active(conn: &mut sqlx::SqliteConnection, id: i64) -
             .bind(id)
             .fetch_optional(conn)
             .await?;
-    match stage.as_deref() {
+    match stage {
         None => Err(Error::not_found("experiment", id.to_string())),
-        Some(ACTIVE) => Ok(()),
-        Some(_) => Err(Error::Invalid {
+        Some(stage) => require_active_stage(id, &stage),
+    }
+}
+
+/// Fails unless an experiment's lifecycle stage is active.
+pub(crate) fn require_active_stage(id: i64, stage: &str) -> Result<()> {
+    if stage == ACTIVE {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
             what: "experiment_id".to_string(),
             reason: format!("experiment {id} is deleted (lifecycle_stage must be active)"),
-        }),
+        })
     }
 }

@@ -1,9 +1,15 @@
 //! Group commit for tracking writes: concurrent `log_batch` and `create_run` calls are queued to
 //! one writer task, which applies every queued write inside a single `BEGIN IMMEDIATE`
-//! transaction (each in its own SAVEPOINT, so one rejected write does not undo the others) and
-//! commits once. With `synchronous=FULL` the fsync of that one commit is shared by the whole
-//! group, so throughput under many clients is no longer one fsync per request, and no caller
-//! is acknowledged before its write is durable. Writers also stop contending for SQLite's lock.
+//! transaction and commits once. With `synchronous=FULL` the fsync of that one commit is shared
+//! by the whole group, so throughput under many clients is no longer one fsync per request,
+//! and no caller is acknowledged before its write is durable. Writers also stop contending for
+//! SQLite's lock.
+//!
+//! A group is first applied optimistically, with no savepoints: a savepoint makes SQLite keep
+//! an undo copy of every page the write changes, hundreds of pages for a large metric batch.
+//! Only when some write of a group is refused (a deleted run, a changed param) is the group
+//! rolled back and applied again with each write in its own savepoint, so that one refused
+//! write does not undo the others. Writes are therefore closures that can run twice.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,7 +17,6 @@ use std::pin::Pin;
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::begin_write;
 use crate::{Error, Result};
 
 /// Largest number of writes committed together.
@@ -20,10 +25,11 @@ const MAX_GROUP: usize = 256;
 const QUEUE: usize = 4096;
 
 type Apply = Box<
-    dyn for<'c> FnOnce(
+    dyn for<'c> Fn(
             &'c mut SqliteConnection,
         ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'c>>
-        + Send,
+        + Send
+        + Sync,
 >;
 
 struct Write {
@@ -56,12 +62,14 @@ impl GroupCommit {
     }
 
     /// Runs `apply` inside the next group transaction and returns once it is committed.
+    /// `apply` may run twice (see the module docs); only the last run's changes are kept.
     pub(crate) async fn write<F>(&self, apply: F) -> Result<()>
     where
-        F: for<'c> FnOnce(
+        F: for<'c> Fn(
                 &'c mut SqliteConnection,
             ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'c>>
             + Send
+            + Sync
             + 'static,
     {
         let (done, outcome) = oneshot::channel();
@@ -88,51 +96,91 @@ async fn writer(pool: SqlitePool, mut receiver: mpsc::Receiver<Write>) {
 }
 
 async fn commit_group(pool: &SqlitePool, group: Vec<Write>) {
-    let mut tx = match begin_write(pool).await {
-        Ok(tx) => tx,
-        Err(e) => {
-            let message = e.to_string();
-            for write in group {
-                let _ = write
-                    .done
-                    .send(Err(Error::Database(sqlx::Error::Protocol(message.clone()))));
-            }
-            return;
-        }
+    let outcomes = match optimistic(pool, &group).await {
+        Some(outcomes) => outcomes,
+        None => careful(pool, &group).await,
     };
-    let mut outcomes = Vec::with_capacity(group.len());
-    for write in group {
-        let outcome = apply_one(&mut tx, write.apply).await;
-        outcomes.push((write.done, outcome));
-    }
-    match tx.commit().await {
-        Ok(()) => {
-            for (done, outcome) in outcomes {
-                let _ = done.send(outcome);
-            }
-        }
-        Err(e) => {
-            let message = format!("commit failed: {e}");
-            for (done, _) in outcomes {
-                let _ = done.send(Err(Error::Database(sqlx::Error::Protocol(message.clone()))));
-            }
-        }
+    for (write, outcome) in group.into_iter().zip(outcomes) {
+        let _ = write.done.send(outcome);
     }
 }
 
-/// Applies one write inside a savepoint, rolling back only that write if it fails.
-async fn apply_one(conn: &mut SqliteConnection, apply: Apply) -> Result<()> {
-    sqlx::query("SAVEPOINT group_write")
-        .execute(&mut *conn)
-        .await?;
+/// The same failure for every write of a group.
+fn all_failed(count: usize, message: &str) -> Vec<Result<()>> {
+    (0..count)
+        .map(|_| Err(Error::Database(sqlx::Error::Protocol(message.to_string()))))
+        .collect()
+}
+
+/// Applies the whole group without savepoints and commits it: every write's outcome, or `None`
+/// (after rolling back) when one write of several was refused and the group must be retried
+/// carefully. A lone write's refusal is its own outcome.
+async fn optimistic(pool: &SqlitePool, group: &[Write]) -> Option<Vec<Result<()>>> {
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => return Some(all_failed(group.len(), &e.to_string())),
+    };
+    for write in group {
+        if let Err(refused) = (write.apply)(&mut tx).await {
+            let rolled_back = tx.rollback().await;
+            return match (group.len(), rolled_back) {
+                (1, _) => Some(vec![Err(refused)]),
+                (_, Ok(())) => None,
+                (count, Err(e)) => Some(all_failed(count, &format!("rollback failed: {e}"))),
+            };
+        }
+    }
+    Some(match tx.commit().await {
+        Ok(()) => group.iter().map(|_| Ok(())).collect(),
+        Err(e) => all_failed(group.len(), &format!("commit failed: {e}")),
+    })
+}
+
+/// Applies the group with each write in its own savepoint, so refused writes are undone alone,
+/// and commits the rest. The first savepoint opens with the transaction, and each later one in
+/// the statement that releases the one before: every statement is a round trip to the
+/// connection's thread.
+async fn careful(pool: &SqlitePool, group: &[Write]) -> Vec<Result<()>> {
+    let mut tx = match pool
+        .begin_with("BEGIN IMMEDIATE; SAVEPOINT group_write")
+        .await
+    {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(group.len(), &e.to_string()),
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for (i, write) in group.iter().enumerate() {
+        match apply_one(&mut tx, i > 0, &write.apply).await {
+            Ok(outcome) => outcomes.push(outcome),
+            // The transaction itself is broken: nothing in it can be acknowledged.
+            Err(e) => return all_failed(group.len(), &format!("group write failed: {e}")),
+        }
+    }
+    // COMMIT also releases the open savepoint.
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(e) => all_failed(group.len(), &format!("commit failed: {e}")),
+    }
+}
+
+/// Applies one write inside the group's savepoint (opening a fresh one after the previous
+/// write when `release_previous`), rolling back only that write if it fails. The outer error
+/// is a broken transaction; the inner one is the write's own outcome.
+async fn apply_one(
+    conn: &mut SqliteConnection,
+    release_previous: bool,
+    apply: &Apply,
+) -> Result<Result<()>> {
+    if release_previous {
+        sqlx::query("RELEASE SAVEPOINT group_write; SAVEPOINT group_write")
+            .execute(&mut *conn)
+            .await?;
+    }
     let outcome = apply(&mut *conn).await;
     if outcome.is_err() {
         sqlx::query("ROLLBACK TO SAVEPOINT group_write")
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("RELEASE SAVEPOINT group_write")
-        .execute(&mut *conn)
-        .await?;
-    outcome
+    Ok(outcome)
 }

@@ -49,6 +49,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_CONNECTIONS: u32 = 8;
 /// WAL pages written before an automatic checkpoint (SQLite's default is 1000).
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 8000;
+/// Rows a query may run ahead of its reader (more than a page of searches).
+const ROW_BUFFER: usize = 1024;
+/// Page cache of the group-commit writer's connection, in KiB (negative: SQLite's unit for a
+/// size rather than a page count); the other connections keep SQLite's 2 MiB default.
+const WRITER_CACHE_SIZE: &str = "-32768";
 
 /// A [`MetadataStore`] in a SQLite database.
 #[derive(Debug, Clone)]
@@ -75,12 +80,41 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             // Fewer, larger checkpoints: pages rewritten by many group commits (the metric
             // indexes) are copied back into the database once per checkpoint, not each time.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+            // A page of search results streams without the connection's thread waiting for
+            // the reader (rows cross a bounded channel, 50 by default).
+            .row_buffer_size(ROW_BUFFER);
+        // Each statement is a round trip to the connection's thread; a local file connection
+        // does not go stale, so no extra ping precedes every acquire.
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Self::with_pool(pool).await
+        migrate::run_sqlite(&pool).await?;
+        // The group-commit writer keeps one connection with a larger page cache: it alone
+        // writes the tracking tables, so the index pages it keeps hot stay valid between
+        // groups instead of being read back from the file on every commit.
+        let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(
+                options
+                    .pragma("cache_size", WRITER_CACHE_SIZE)
+                    // Each group write runs in a savepoint, whose undo copies of the pages it
+                    // changes would otherwise spill to a temporary file past 64 KiB (a batch of
+                    // 500 metrics changes a few hundred index pages).
+                    .pragma("temp_store", "memory")
+                    // Its writes (a run, a batch of run values) check their parent themselves
+                    // in the same transaction (`runs::insert_run`, `runs::log_batch_in`), so the
+                    // per-row foreign-key lookups, two per metric, would only repeat that check.
+                    .foreign_keys(false),
+            )
+            .await?;
+        Self::with_pools(pool, writer).await
     }
 
     /// Opens a fresh in-memory database, for tests. The pool holds exactly one connection that
@@ -96,14 +130,15 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(options)
             .await?;
-        Self::with_pool(pool).await
+        migrate::run_sqlite(&pool).await?;
+        Self::with_pools(pool.clone(), pool).await
     }
 
-    async fn with_pool(pool: SqlitePool) -> Result<SqliteStore> {
-        migrate::run_sqlite(&pool).await?;
+    /// Finishes opening a migrated database: `writer` carries the group commit.
+    async fn with_pools(pool: SqlitePool, writer: SqlitePool) -> Result<SqliteStore> {
         registry_mirror::backfill(&pool).await?;
         logged_model_index::rebuild_missing(&pool).await?;
-        let writes = group_commit::GroupCommit::start(pool.clone());
+        let writes = group_commit::GroupCommit::start(writer);
         Ok(SqliteStore { pool, writes })
     }
 

@@ -2,12 +2,13 @@
 //! table, tags) in single transactions, dataset inputs, and search.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Arguments, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::begin_write;
-use super::experiments::require_active;
+use super::experiments::require_active_stage;
 use super::group_commit::GroupCommit;
 use super::run_children;
 use super::search::{Kind, Target};
@@ -54,31 +55,47 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<RunInfo> {
     })
 }
 
-pub(crate) async fn create(pool: &SqlitePool, writes: &GroupCommit, new: NewRun) -> Result<Run> {
+pub(crate) async fn create(writes: &GroupCommit, new: NewRun) -> Result<Run> {
     let run_id = match new.run_id.clone().filter(|id| !id.is_empty()) {
         Some(id) => id,
         None => uuid::Uuid::new_v4().simple().to_string(),
     };
-    let id = run_id.clone();
+    let created = Arc::new(Mutex::new(None));
+    let slot = created.clone();
     writes
-        .write(move |conn| Box::pin(async move { insert_run(conn, id, new).await }))
+        .write(move |conn| {
+            let (run_id, new, slot) = (run_id.clone(), new.clone(), slot.clone());
+            Box::pin(async move {
+                let run = insert_run(conn, run_id, new).await?;
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
+                Ok(())
+            })
+        })
         .await?;
-    get(pool, &run_id).await
+    // An acknowledged write has run to completion, so the slot holds the run it inserted.
+    let run = created.lock().unwrap_or_else(|p| p.into_inner()).take();
+    run.ok_or_else(|| Error::Corrupt {
+        what: "run".to_string(),
+        reason: "the created run was not returned".to_string(),
+    })
 }
 
-/// Inserts a run with its tags; the caller owns the transaction.
-async fn insert_run(tx: &mut SqliteConnection, run_id: String, new: NewRun) -> Result<()> {
-    require_active(&mut *tx, new.experiment_id).await?;
-    let location: String =
-        sqlx::query_scalar("SELECT artifact_location FROM experiments WHERE experiment_id = ?")
-            .bind(new.experiment_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let taken: Option<String> = sqlx::query_scalar("SELECT run_uuid FROM runs WHERE run_uuid = ?")
-        .bind(&run_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
+/// Inserts a run with its tags and returns it as stored; the caller owns the transaction.
+/// Two statements: one read (experiment state and location, and whether the id is taken)
+/// and one multi-statement write (the run and its tags).
+async fn insert_run(tx: &mut SqliteConnection, run_id: String, new: NewRun) -> Result<Run> {
+    let found: Option<(String, String, bool)> = sqlx::query_as(
+        "SELECT lifecycle_stage, artifact_location, \
+         EXISTS (SELECT 1 FROM runs WHERE run_uuid = ?) FROM experiments WHERE experiment_id = ?",
+    )
+    .bind(&run_id)
+    .bind(new.experiment_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (stage, location, taken) =
+        found.ok_or_else(|| Error::not_found("experiment", new.experiment_id.to_string()))?;
+    require_active_stage(new.experiment_id, &stage)?;
+    if taken {
         return Err(Error::AlreadyExists {
             kind: "run",
             name: run_id,
@@ -87,6 +104,7 @@ async fn insert_run(tx: &mut SqliteConnection, run_id: String, new: NewRun) -> R
     let tag_name = new
         .tags
         .iter()
+        .rev()
         .find(|(k, _)| k == "mlflow.runName")
         .map(|(_, v)| v.clone());
     let run_name = new
@@ -95,26 +113,60 @@ async fn insert_run(tx: &mut SqliteConnection, run_id: String, new: NewRun) -> R
         .or(tag_name)
         .unwrap_or_else(|| format!("run-{}", &run_id[..8]));
     let artifact_uri = format!("{}/{run_id}/artifacts", location.trim_end_matches('/'));
-    sqlx::query(
-        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
-         lifecycle_stage, artifact_uri, deleted_time) VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, ?, NULL)",
-    )
-    .bind(&run_id)
-    .bind(new.experiment_id)
-    .bind(&run_name)
-    .bind(&new.user_id)
-    .bind(new.start_time)
-    .bind(ACTIVE)
-    .bind(&artifact_uri)
-    .execute(&mut *tx)
-    .await?;
-    let mut tags = new.tags;
-    tags.retain(|(k, _)| k != "mlflow.runName");
-    tags.push(("mlflow.runName".to_string(), run_name));
-    for (key, value) in &tags {
-        upsert_tag(&mut *tx, &run_id, key, value).await?;
+    // The last value of a repeated key wins, as with one upsert per tag.
+    let mut tags: Vec<KeyValue> = Vec::with_capacity(new.tags.len() + 1);
+    for (key, value) in new.tags {
+        if key == "mlflow.runName" {
+            continue;
+        }
+        match tags.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => tags.push((key, value)),
+        }
     }
-    Ok(())
+    tags.push(("mlflow.runName".to_string(), run_name.clone()));
+    tags.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
+         lifecycle_stage, artifact_uri, deleted_time) VALUES (",
+    );
+    insert
+        .push_bind(&run_id)
+        .push(", ")
+        .push_bind(new.experiment_id)
+        .push(", ")
+        .push_bind(&run_name)
+        .push(", ")
+        .push_bind(&new.user_id)
+        .push(", 'RUNNING', ")
+        .push_bind(new.start_time)
+        .push(", NULL, ")
+        .push_bind(ACTIVE)
+        .push(", ")
+        .push_bind(&artifact_uri)
+        .push(", NULL); INSERT INTO run_tags (run_uuid, key, value) ");
+    insert.push_values(&tags, |mut row, (key, value)| {
+        row.push_bind(&run_id).push_bind(key).push_bind(value);
+    });
+    insert.build().execute(&mut *tx).await?;
+    Ok(Run {
+        info: RunInfo {
+            run_id,
+            experiment_id: new.experiment_id,
+            run_name,
+            user_id: new.user_id,
+            status: "RUNNING".to_string(),
+            start_time: new.start_time,
+            end_time: None,
+            lifecycle_stage: ACTIVE.to_string(),
+            artifact_uri,
+        },
+        metrics: Vec::new(),
+        params: Vec::new(),
+        tags,
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+    })
 }
 
 async fn upsert_tag(
@@ -283,25 +335,36 @@ pub(crate) async fn log_batch(
     params: &[KeyValue],
     tags: &[KeyValue],
 ) -> Result<()> {
-    let (run_id, metrics, params, tags) = (
+    let batch = Arc::new((
         run_id.to_string(),
         metrics.to_vec(),
         params.to_vec(),
         tags.to_vec(),
-    );
+    ));
     writes
         .write(move |conn| {
-            Box::pin(async move { log_batch_in(conn, &run_id, &metrics, &params, &tags).await })
+            let batch = batch.clone();
+            Box::pin(async move {
+                let (run_id, metrics, params, tags) = &*batch;
+                log_batch_in(conn, run_id, metrics, params, tags).await
+            })
         })
         .await
 }
 
-/// Rows per multi-row INSERT (SQLite allows 32766 bound values per statement; 6 per metric).
+/// Metric rows per chunk. A chunk is one multi-statement query of two multi-row INSERTs of 6
+/// values per row; SQLite allows 32766 bound values per statement.
 const ROWS_PER_INSERT: usize = 1000;
 
-/// Logs into an open transaction (see [`log_batch`]) with a few multi-row statements: params
-/// in one insert plus one read-back to enforce write-once, metric points in chunks, and one
-/// latest-metric upsert per key (the batch's own maximum point).
+/// Logs into an open transaction (see [`log_batch`]) with as few statements as possible, each
+/// a round trip to the connection's thread:
+/// - the run's liveness check together with the metric points and the latest-metric upserts
+///   (one conditional upsert per key, the chunk's own maximum point), one query per chunk of
+///   [`ROWS_PER_INSERT`] points;
+/// - params in one insert plus one read-back to enforce write-once;
+/// - one upsert per tag.
+///
+/// A failure leaves partial writes behind; the group commit rolls the write's savepoint back.
 async fn log_batch_in(
     tx: &mut SqliteConnection,
     run_id: &str,
@@ -309,24 +372,50 @@ async fn log_batch_in(
     params: &[KeyValue],
     tags: &[KeyValue],
 ) -> Result<()> {
-    require_live(&info(&mut *tx, run_id).await?)?;
+    let mut chunks = metrics.chunks(ROWS_PER_INSERT);
+    let mut query =
+        QueryBuilder::<Sqlite>::new("SELECT lifecycle_stage FROM runs WHERE run_uuid = ");
+    query.push_bind(run_id);
+    if let Some(chunk) = chunks.next() {
+        query.push("; ");
+        push_metric_writes(&mut query, run_id, chunk);
+    }
+    match query
+        .build_query_scalar::<String>()
+        .fetch_all(&mut *tx)
+        .await
+    {
+        Ok(stages) if stages.first().map(String::as_str) == Some(ACTIVE) => {}
+        // A missing or deleted run: its state names the problem.
+        Ok(_) => require_live(&info(&mut *tx, run_id).await?)?,
+        // A write refused because the run is missing (the foreign keys) is reported as such.
+        Err(e) => {
+            require_live(&info(&mut *tx, run_id).await?)?;
+            return Err(e.into());
+        }
+    }
+    for chunk in chunks {
+        let mut query = QueryBuilder::<Sqlite>::new("");
+        push_metric_writes(&mut query, run_id, chunk);
+        query.build().execute(&mut *tx).await?;
+    }
     for chunk in params.chunks(ROWS_PER_INSERT) {
         let mut insert =
             QueryBuilder::<Sqlite>::new("INSERT INTO run_params (run_uuid, key, value) ");
         insert.push_values(chunk, |mut row, (key, value)| {
             row.push_bind(run_id).push_bind(key).push_bind(value);
         });
-        insert.push(" ON CONFLICT (run_uuid, key) DO NOTHING");
-        insert.build().execute(&mut *tx).await?;
-        let mut stored =
-            QueryBuilder::<Sqlite>::new("SELECT key, value FROM run_params WHERE run_uuid = ");
-        stored.push_bind(run_id).push(" AND key IN (");
-        let mut keys = stored.separated(", ");
+        insert.push(" ON CONFLICT (run_uuid, key) DO NOTHING; ");
+        insert
+            .push("SELECT key, value FROM run_params WHERE run_uuid = ")
+            .push_bind(run_id)
+            .push(" AND key IN (");
+        let mut keys = insert.separated(", ");
         for (key, _) in chunk {
             keys.push_bind(key);
         }
-        stored.push(")");
-        let rows: Vec<(String, String)> = stored.build_query_as().fetch_all(&mut *tx).await?;
+        insert.push(")");
+        let rows: Vec<(String, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
         for (key, value) in chunk {
             let Some((_, existing)) = rows.iter().find(|(k, _)| k == key) else {
                 continue;
@@ -353,34 +442,41 @@ async fn log_batch_in(
                 .await?;
         }
     }
-    // NaN is stored as 0 with is_nan = 1 (SQL has no portable NaN).
-    let stored = |m: &MetricPoint| -> (f64, i64) {
-        if m.value.is_nan() {
-            (0.0, 1)
-        } else {
-            (m.value, 0)
-        }
-    };
-    for chunk in metrics.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO run_metrics (run_uuid, key, step, timestamp, value, is_nan) ",
-        );
-        insert.push_values(chunk, |mut row, m| {
-            let (value, is_nan) = stored(m);
-            row.push_bind(run_id)
-                .push_bind(&m.key)
-                .push_bind(m.step)
-                .push_bind(m.timestamp)
-                .push_bind(value)
-                .push_bind(is_nan);
-        });
-        insert.push(" ON CONFLICT DO NOTHING");
-        insert.build().execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// How a metric value is stored: NaN as 0 with `is_nan = 1` (SQL has no portable NaN).
+fn stored(m: &MetricPoint) -> (f64, i64) {
+    if m.value.is_nan() {
+        (0.0, 1)
+    } else {
+        (m.value, 0)
     }
-    // The batch's latest point per key, then one conditional upsert per key.
+}
+
+/// Appends the two statements that log a chunk of metric points: the points themselves
+/// (repeats of a stored point are ignored) and, for each key, the chunk's latest point as a
+/// conditional upsert of the latest-metric table. Applying chunks one after another leaves
+/// each key's overall latest point, as the upsert only ever moves forward.
+fn push_metric_writes<'q>(
+    query: &mut QueryBuilder<'q, Sqlite>,
+    run_id: &'q str,
+    chunk: &'q [MetricPoint],
+) {
+    query.push("INSERT INTO run_metrics (run_uuid, key, step, timestamp, value, is_nan) ");
+    query.push_values(chunk, |mut row, m| {
+        let (value, is_nan) = stored(m);
+        row.push_bind(run_id)
+            .push_bind(&m.key)
+            .push_bind(m.step)
+            .push_bind(m.timestamp)
+            .push_bind(value)
+            .push_bind(is_nan);
+    });
+    query.push(" ON CONFLICT DO NOTHING; ");
     let mut latest: Vec<&MetricPoint> = Vec::new();
-    let mut slots: HashMap<&str, usize> = HashMap::with_capacity(metrics.len());
-    for m in metrics {
+    let mut slots: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
+    for m in chunk {
         let newer = |old: &MetricPoint| {
             (m.step, m.timestamp) > (old.step, old.timestamp)
                 || ((m.step, m.timestamp) == (old.step, old.timestamp)
@@ -395,31 +491,25 @@ async fn log_batch_in(
             }
         }
     }
-    for chunk in latest.chunks(ROWS_PER_INSERT) {
-        let mut upsert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO run_latest_metrics (run_uuid, key, step, timestamp, value, is_nan) ",
-        );
-        upsert.push_values(chunk, |mut row, m| {
-            let (value, is_nan) = stored(m);
-            row.push_bind(run_id)
-                .push_bind(&m.key)
-                .push_bind(m.step)
-                .push_bind(m.timestamp)
-                .push_bind(value)
-                .push_bind(is_nan);
-        });
-        upsert.push(
-            " ON CONFLICT (run_uuid, key) DO UPDATE SET \
-             step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, \
-             is_nan = excluded.is_nan WHERE excluded.step > run_latest_metrics.step \
-             OR (excluded.step = run_latest_metrics.step \
-             AND (excluded.timestamp > run_latest_metrics.timestamp \
-             OR (excluded.timestamp = run_latest_metrics.timestamp \
-             AND excluded.value > run_latest_metrics.value)))",
-        );
-        upsert.build().execute(&mut *tx).await?;
-    }
-    Ok(())
+    query.push("INSERT INTO run_latest_metrics (run_uuid, key, step, timestamp, value, is_nan) ");
+    query.push_values(latest, |mut row, m| {
+        let (value, is_nan) = stored(m);
+        row.push_bind(run_id)
+            .push_bind(&m.key)
+            .push_bind(m.step)
+            .push_bind(m.timestamp)
+            .push_bind(value)
+            .push_bind(is_nan);
+    });
+    query.push(
+        " ON CONFLICT (run_uuid, key) DO UPDATE SET \
+         step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, \
+         is_nan = excluded.is_nan WHERE excluded.step > run_latest_metrics.step \
+         OR (excluded.step = run_latest_metrics.step \
+         AND (excluded.timestamp > run_latest_metrics.timestamp \
+         OR (excluded.timestamp = run_latest_metrics.timestamp \
+         AND excluded.value > run_latest_metrics.value)))",
+    );
 }
 
 pub(crate) async fn delete_tag(pool: &SqlitePool, run_id: &str, key: &str) -> Result<()> {

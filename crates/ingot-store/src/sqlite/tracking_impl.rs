@@ -44,7 +44,7 @@ impl TrackingStore for SqliteStore {
     }
 
     async fn create_run(&self, new: NewRun) -> Result<Run> {
-        runs::create(&self.pool, &self.writes, new).await
+        runs::create(&self.writes, new).await
     }
     async fn run(&self, run_id: &str) -> Result<Run> {
         let mut runs = vec![runs::get(&self.pool, run_id).await?];

@@ -362,3 +362,84 @@ async fn searched_runs_carry_exact_values_and_any_text() {
         .collect();
     assert_eq!(tags, sorted);
 }
+
+/// The file store's group-commit writer skips SQLite's per-row foreign-key checks, so the
+/// parent checks of its writes must hold on their own: nothing is logged against a missing or
+/// deleted run or created in a deleted experiment, and the refusals name the problem, alone or
+/// among concurrent writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_store_writes_check_their_parents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::SqliteStore::open(&dir.path().join("ingot.db"))
+        .await
+        .unwrap();
+    let gone = store
+        .create_experiment("gone", "", &[])
+        .await
+        .unwrap()
+        .experiment_id;
+    let deleted_run = store.create_run(new_run(gone, "d", 1)).await.unwrap();
+    let live_run = store.create_run(new_run(0, "l", 1)).await.unwrap();
+    store
+        .set_run_stage(&deleted_run.info.run_id, DELETED)
+        .await
+        .unwrap();
+    store.set_experiment_stage(gone, DELETED).await.unwrap();
+    let batch = |store: crate::SqliteStore, run: String, step: i64| async move {
+        store
+            .log_batch(
+                &run,
+                &[point("m", 1.0, 1, step)],
+                &[("p".to_string(), "v".to_string())],
+                &[("t".to_string(), "v".to_string())],
+            )
+            .await
+    };
+    let missing = batch(store.clone(), "no-such-run".to_string(), 0).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    let deleted = batch(store.clone(), deleted_run.info.run_id.clone(), 0).await;
+    assert!(matches!(deleted, Err(Error::Invalid { .. })), "{deleted:?}");
+    let in_gone = store.create_run(new_run(gone, "x", 2)).await;
+    assert!(matches!(in_gone, Err(Error::Invalid { .. })), "{in_gone:?}");
+    let nowhere = store.create_run(new_run(9999, "x", 2)).await;
+    assert!(
+        matches!(nowhere, Err(Error::NotFound { .. })),
+        "{nowhere:?}"
+    );
+    // The same refusals inside groups of accepted writes.
+    let mut tasks = Vec::new();
+    for i in 0..40_i64 {
+        let run = match i % 4 {
+            0 => "no-such-run".to_string(),
+            1 => deleted_run.info.run_id.clone(),
+            _ => live_run.info.run_id.clone(),
+        };
+        tasks.push(tokio::spawn(batch(store.clone(), run, i)));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.unwrap().is_ok(), i % 4 >= 2, "write {i}");
+    }
+    let steps: Vec<i64> = store
+        .metric_history(&live_run.info.run_id, "m")
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.step)
+        .collect();
+    assert_eq!(steps, (0..40).filter(|i| i % 4 >= 2).collect::<Vec<_>>());
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM run_metrics WHERE run_uuid <> ?1) \
+         + (SELECT count(*) FROM run_latest_metrics WHERE run_uuid <> ?1) \
+         + (SELECT count(*) FROM run_params WHERE run_uuid <> ?1) \
+         + (SELECT count(*) FROM run_tags WHERE run_uuid <> ?1 AND key <> 'mlflow.runName')",
+    )
+    .bind(&live_run.info.run_id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0);
+    store.close().await;
+}
