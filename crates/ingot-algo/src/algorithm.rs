@@ -203,6 +203,18 @@ pub trait Estimator: Send + Sync {
         let _ = features;
         None
     }
+    /// Whether [`Estimator::predict_dense`] answers: the model reads its input columns as raw
+    /// numbers in schema order (imported tree models), so callers may skip building a batch.
+    fn reads_dense_rows(&self) -> bool {
+        false
+    }
+    /// Predicts for `rows` rows of raw input values, row-major in input-schema order with NaN
+    /// for missing values; the same predictions as [`Estimator::predict`] on a batch holding
+    /// those values. `None` (the default) when the model needs a batch.
+    fn predict_dense(&self, values: &[f64], rows: usize) -> Option<Result<Predictions>> {
+        let _ = (values, rows);
+        None
+    }
 }
 
 /// Rejects hyperparameter keys neither the algorithm nor the pipeline knows.

@@ -112,8 +112,7 @@ impl Predictions {
             Predictions::Regression { values } => {
                 out.push_str("prediction\n");
                 for v in values {
-                    out.push_str(&v.to_string());
-                    out.push('\n');
+                    push_csv_row(&mut out, std::slice::from_ref(v));
                 }
             }
             Predictions::Classification {
@@ -124,10 +123,9 @@ impl Predictions {
                 out.push_str(&header.join(","));
                 out.push('\n');
                 if !classes.is_empty() {
+                    out.reserve(probabilities.len() * 20);
                     for row in probabilities.chunks_exact(classes.len()) {
-                        let cells: Vec<String> = row.iter().map(f64::to_string).collect();
-                        out.push_str(&cells.join(","));
-                        out.push('\n');
+                        push_csv_row(&mut out, row);
                     }
                 }
             }
@@ -156,9 +154,7 @@ impl Predictions {
                 out.push('\n');
                 if *components > 0 {
                     for row in values.chunks_exact(*components) {
-                        let cells: Vec<String> = row.iter().map(f64::to_string).collect();
-                        out.push_str(&cells.join(","));
-                        out.push('\n');
+                        push_csv_row(&mut out, row);
                     }
                 }
             }
@@ -254,6 +250,20 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// Appends one CSV row of numbers, each in `f64`'s `Display` form (what `to_string` gives),
+/// without a string per value.
+fn push_csv_row(out: &mut String, values: &[f64]) {
+    use std::fmt::Write;
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{v}");
+    }
+    out.push('\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +283,29 @@ mod tests {
         let r = Predictions::Regression { values: vec![1.5] };
         assert!(r.predicted_labels().is_none());
         assert!(!r.is_empty());
+    }
+
+    #[test]
+    fn csv_rows_render_numbers_as_to_string_does() {
+        let values = [
+            0.1,
+            -0.0,
+            3.0,
+            1e-7,
+            1e21,
+            f64::NAN,
+            f64::INFINITY,
+            f64::MIN_POSITIVE,
+            0.30000000000000004,
+            -123456.789,
+        ];
+        let mut out = String::new();
+        push_csv_row(&mut out, &values);
+        let want: Vec<String> = values.iter().map(f64::to_string).collect();
+        assert_eq!(out, format!("{}\n", want.join(",")));
+        let mut empty = String::new();
+        push_csv_row(&mut empty, &[]);
+        assert_eq!(empty, "\n");
     }
 
     #[test]

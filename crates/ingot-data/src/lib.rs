@@ -5,6 +5,7 @@
 mod builder;
 mod convert;
 mod csv;
+mod dense;
 mod error;
 mod format;
 mod infer;
@@ -17,6 +18,7 @@ mod typed;
 
 pub use arrow_array::RecordBatch;
 pub use convert::{conform_batch, take_rows};
+pub use dense::{is_dense_schema, read_csv_dense, DenseRows};
 pub use error::{Error, Result};
 pub use format::DataFormat;
 pub use parquet::{for_each_parquet_batch, write_parquet};

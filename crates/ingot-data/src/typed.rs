@@ -2,7 +2,7 @@
 //! JSON rows (objects by name or arrays in schema order).
 
 use crate::builder::{assemble, ColumnBuilder};
-use crate::csv::{check_len, field_str, header_names, line_of, next_record, open};
+use crate::csv::{check_len, field_str, header_names, line_of, next_record, open, CsvReader};
 use crate::error::excerpt;
 use crate::{Error, Result};
 use ::csv::ByteRecord;
@@ -23,32 +23,7 @@ pub fn read_csv_with_schema(
 ) -> Result<RecordBatch> {
     let mut reader = open(bytes)?;
     let mut record = ByteRecord::new();
-    let (positions, width) = if has_header {
-        if !next_record(&mut reader, &mut record) {
-            return Err(Error::Empty);
-        }
-        let names = header_names(&record, false)?;
-        let mut positions = Vec::with_capacity(schema.len());
-        for field in &schema.fields {
-            let mut found = names.iter().enumerate().filter(|(_, n)| **n == field.name);
-            let Some((first, _)) = found.next() else {
-                return Err(Error::MissingColumn {
-                    column: field.name.clone(),
-                });
-            };
-            if let Some((second, _)) = found.next() {
-                return Err(Error::DuplicateColumn {
-                    name: field.name.clone(),
-                    first: first + 1,
-                    second: second + 1,
-                });
-            }
-            positions.push(first);
-        }
-        (positions, names.len())
-    } else {
-        ((0..schema.len()).collect(), schema.len())
-    };
+    let (positions, width) = schema_positions(&mut reader, &mut record, schema, has_header)?;
     let mut builders: Vec<ColumnBuilder> = schema
         .fields
         .iter()
@@ -73,6 +48,51 @@ pub fn read_csv_with_schema(
     }
     let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
     assemble(schema, columns, rows)
+}
+
+/// Where each schema column sits in the records, and how many fields a record has: schema
+/// order without a header; with one (read here), matched by name, extra columns ignored, a
+/// missing or twice-named schema column an error naming it.
+pub(crate) fn schema_positions(
+    reader: &mut CsvReader,
+    record: &mut ByteRecord,
+    schema: &Schema,
+    has_header: bool,
+) -> Result<(Vec<usize>, usize)> {
+    if !has_header {
+        return Ok(((0..schema.len()).collect(), schema.len()));
+    }
+    if !next_record(reader, record) {
+        return Err(Error::Empty);
+    }
+    header_positions(record, schema)
+}
+
+/// Where each schema column sits in records under this header, and how many fields a record
+/// has (see [`schema_positions`]).
+pub(crate) fn header_positions(
+    header: &ByteRecord,
+    schema: &Schema,
+) -> Result<(Vec<usize>, usize)> {
+    let names = header_names(header, false)?;
+    let mut positions = Vec::with_capacity(schema.len());
+    for field in &schema.fields {
+        let mut found = names.iter().enumerate().filter(|(_, n)| **n == field.name);
+        let Some((first, _)) = found.next() else {
+            return Err(Error::MissingColumn {
+                column: field.name.clone(),
+            });
+        };
+        if let Some((second, _)) = found.next() {
+            return Err(Error::DuplicateColumn {
+                name: field.name.clone(),
+                first: first + 1,
+                second: second + 1,
+            });
+        }
+        positions.push(first);
+    }
+    Ok((positions, names.len()))
 }
 
 /// A short name of a JSON value's kind, for error messages.

@@ -99,11 +99,20 @@ impl<'a> RowBlock<'a> {
 }
 
 /// A numeric tree padded to a complete binary tree (see the module docs).
+///
+/// The internal nodes are stored as parallel arrays in heap order (`2^depth - 1` nodes, plus
+/// one unused slot), so a step indexes each with the node number directly.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PerfectTree {
     depth: usize,
-    /// Internal nodes in heap order (`2^depth - 1` of them, plus one unused slot).
-    nodes: Vec<Slot>,
+    /// Threshold per internal node (`+inf` for padding: nothing is above it).
+    thresholds: Vec<f64>,
+    /// Per internal node, where its value sits in a group of a two-copy [`RowBlock`]: `(2 *
+    /// feature + side) * LANES`, `side` 0 for missing-goes-left and 1 for missing-goes-right
+    /// (0 for padding).
+    in_two: Vec<u32>,
+    /// The same within a four-copy block: `(4 * feature + 2 * zero_missing + side) * LANES`.
+    in_four: Vec<u32>,
     /// Leaf value per bottom slot (`2^depth` of them).
     bottom: Vec<f64>,
     /// The largest feature index any node reads.
@@ -111,24 +120,6 @@ pub(crate) struct PerfectTree {
     /// Whether some node treats zero as missing (it needs a four-copy [`RowBlock`]).
     zero_missing: bool,
 }
-
-/// One internal node: the 16 bytes a step reads.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Slot {
-    threshold: f64,
-    /// Index of the value read within a row of a two-copy block: `2 * feature + side`, `side`
-    /// 0 for missing-goes-left and 1 for missing-goes-right.
-    in_two: u32,
-    /// The same within a four-copy block: `4 * feature + 2 * zero_missing + side`.
-    in_four: u32,
-}
-
-/// Padding: every row goes left (nothing is above `+inf`, and `-inf` stands for missing).
-const PADDING: Slot = Slot {
-    threshold: f64::INFINITY,
-    in_two: 0,
-    in_four: 0,
-};
 
 impl PerfectTree {
     /// The layout of a tree, or `None` when it has categorical splits or a NaN or `+inf`
@@ -145,10 +136,14 @@ impl PerfectTree {
             return None;
         }
         let max_feature = nodes.iter().map(|n| n.feature as usize).max().unwrap_or(0);
-        u32::try_from(4 * max_feature + 3).ok()?;
+        u32::try_from((4 * max_feature + 3) * LANES).ok()?;
         let mut tree = PerfectTree {
             depth,
-            nodes: vec![PADDING; internal + 1],
+            // Padding: every row goes left (nothing is above `+inf`, and `-inf` stands for
+            // missing).
+            thresholds: vec![f64::INFINITY; internal + 1],
+            in_two: vec![0; internal + 1],
+            in_four: vec![0; internal + 1],
             bottom: vec![0.0; internal + 1],
             max_feature,
             zero_missing: nodes.iter().any(|n| n.zero_missing),
@@ -179,11 +174,10 @@ impl PerfectTree {
         } else {
             let node = nodes.get(child as usize)?;
             let side = u32::from(!node.default_left);
-            self.nodes[at] = Slot {
-                threshold: node.threshold,
-                in_two: 2 * node.feature + side,
-                in_four: 4 * node.feature + 2 * u32::from(node.zero_missing) + side,
-            };
+            let lanes = LANES as u32;
+            self.thresholds[at] = node.threshold;
+            self.in_two[at] = (2 * node.feature + side) * lanes;
+            self.in_four[at] = (4 * node.feature + 2 * u32::from(node.zero_missing) + side) * lanes;
             (node.left, node.right)
         };
         self.fill(nodes, leaf_values, left, 2 * at + 1, level + 1)?;
@@ -232,8 +226,10 @@ impl PerfectTree {
         out: &mut [f64],
         stride: usize,
     ) {
-        let (Ok(nodes), Ok(bottom)) = (
-            <&[Slot; N]>::try_from(&self.nodes[..]),
+        let columns = if FOUR { &self.in_four } else { &self.in_two };
+        let (Ok(thresholds), Ok(columns), Ok(bottom)) = (
+            <&[f64; N]>::try_from(&self.thresholds[..]),
+            <&[u32; N]>::try_from(&columns[..]),
             <&[f64; N]>::try_from(&self.bottom[..]),
         ) else {
             unreachable!("a tree of depth {D} is laid out in {N} slots");
@@ -241,15 +237,13 @@ impl PerfectTree {
         let group_len = LANES * block.cols * block.copies;
         let rows = block.rows();
         for (g, group) in block.sides.chunks_exact(group_len).enumerate() {
-            // Every node reads a value of its row (checked by the caller) and `i < N - 1` before
-            // each of the `D` steps, so neither the mask nor the clamp changes an index; they
-            // let the compiler drop the bounds checks.
-            let last = group.len() - LANES;
+            // `i < N - 1` before each of the `D` steps, so the mask changes no index; it lets
+            // the compiler drop the bounds checks on the node arrays. Every node reads a value
+            // of its row (checked by the caller), so the group index stays in bounds.
             let step = |i: usize, lane: usize| {
-                let node = nodes[i & (N - 1)];
-                let column = if FOUR { node.in_four } else { node.in_two };
-                let x = group[(column as usize * LANES).min(last) + lane];
-                2 * i + 1 + usize::from(x > node.threshold)
+                let i = i & (N - 1);
+                let x = group[columns[i] as usize + lane];
+                2 * i + 1 + usize::from(x > thresholds[i])
             };
             let first = g * LANES;
             // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.

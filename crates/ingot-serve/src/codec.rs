@@ -89,9 +89,7 @@ impl ResponseFormat {
 
 /// Decodes an invocation body into a batch conforming to `schema`.
 pub fn decode_request(body: &[u8], format: RequestFormat, schema: &Schema) -> Result<RecordBatch> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::BadBody("request body is empty".to_string()));
-    }
+    check_not_empty(body)?;
     match format {
         RequestFormat::Csv { header } => {
             Ok(ingot_data::read_csv_with_schema(body, schema, header)?)
@@ -116,6 +114,24 @@ pub fn decode_request(body: &[u8], format: RequestFormat, schema: &Schema) -> Re
             Ok(ingot_data::read_json_rows(&rows, schema)?)
         }
     }
+}
+
+/// Decodes a CSV body straight into dense rows of an all-numeric `schema` (see
+/// [`ingot_data::read_csv_dense`]): the values and errors of [`decode_request`] without a batch.
+pub(crate) fn decode_csv_dense(
+    body: &[u8],
+    header: bool,
+    schema: &Schema,
+) -> Result<ingot_data::DenseRows> {
+    check_not_empty(body)?;
+    Ok(ingot_data::read_csv_dense(body, schema, header)?)
+}
+
+fn check_not_empty(body: &[u8]) -> Result<()> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadBody("request body is empty".to_string()));
+    }
+    Ok(())
 }
 
 /// Extracts rows from the accepted JSON shapes: `{"instances": [...]}`, MLflow's

@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use ingot_catalog::Predictions;
 
 use crate::batching::Batcher;
+use crate::codec::decode_csv_dense;
 use crate::explain::{explanations, KernelBackground};
 use crate::model_lru::ModelLru;
 use crate::replica::{InvokeRequest, InvokeResponse, ModelSource, Protocol, ReplicaSpec};
@@ -130,6 +131,9 @@ impl ReplicaCore {
             }
             _ => {
                 let work = move || -> Result<(String, Vec<u8>)> {
+                    if let Some(answer) = answer_dense(&request, &served)? {
+                        return Ok(answer);
+                    }
                     let decoded = decode(&request, &served)?;
                     let predictions = served.predict(&decoded.batch)?;
                     if decoded.explain {
@@ -206,6 +210,29 @@ fn decode(request: &InvokeRequest, served: &Served) -> Result<Decoded> {
             })
         }
     }
+}
+
+/// The answer to a CSV invocation read straight into dense rows, skipping Arrow, when the
+/// served pipeline reads them (one imported tree model) and no explanation is asked for;
+/// `None` when the request takes the batch path. Errors are those [`decode`] would raise.
+fn answer_dense(request: &InvokeRequest, served: &Served) -> Result<Option<(String, Vec<u8>)>> {
+    if request.protocol != Protocol::Invocations || request.explain || !served.reads_dense_rows() {
+        return Ok(None);
+    }
+    let Some(content_type) = request.content_type.as_deref() else {
+        return Ok(None);
+    };
+    let format = RequestFormat::from_content_type(content_type)?;
+    let RequestFormat::Csv { header } = format else {
+        return Ok(None);
+    };
+    let response = ResponseFormat::from_accept(request.accept.as_deref(), format)?;
+    let rows = decode_csv_dense(&request.body, header, served.input_schema())?;
+    let predictions = served.predict_dense(&rows)?;
+    Ok(Some((
+        response.content_type().to_string(),
+        encode_response(&predictions, response),
+    )))
 }
 
 fn encode(

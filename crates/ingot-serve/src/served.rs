@@ -92,6 +92,24 @@ impl Served {
         }
         unreachable!("a pipeline has at least one step")
     }
+
+    /// Whether [`Served::predict_dense`] answers: the pipeline is one model reading dense rows
+    /// (see [`LoadedModel::reads_dense_rows`]).
+    pub fn reads_dense_rows(&self) -> bool {
+        self.steps.len() == 1 && self.steps[0].1.reads_dense_rows()
+    }
+
+    /// The pipeline's predictions for rows read by [`ingot_data::read_csv_dense`] against
+    /// [`Served::input_schema`]: those [`Served::predict`] gives for the same rows as a batch.
+    pub fn predict_dense(&self, rows: &ingot_data::DenseRows) -> Result<Predictions> {
+        let answer = match self.steps.as_slice() {
+            [(_, loaded)] => loaded.predict_dense(&rows.values, rows.rows),
+            _ => None,
+        };
+        answer
+            .ok_or_else(|| Error::Internal("this pipeline does not read dense rows".into()))?
+            .map_err(Error::Model)
+    }
 }
 
 /// Turns one step's predictions into the next step's input: output columns are matched to

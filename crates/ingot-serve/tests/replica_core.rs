@@ -211,3 +211,112 @@ async fn batched_requests_answer_exactly_as_alone() {
         assert_eq!(answer, expected, "{body:?}");
     }
 }
+
+/// An imported XGBoost model over `f0`, `f1` (two stumps, one per feature), as an `INGOTMDL`
+/// file: one that serving reads CSV for straight into dense rows.
+fn xgboost_model() -> Vec<u8> {
+    let tree = |feature: u32, split: f64, default_left: u8| {
+        serde_json::json!({
+            "left_children": [1, -1, -1], "right_children": [2, -1, -1],
+            "split_indices": [feature, 0, 0], "split_conditions": [split, -0.4, 0.6],
+            "default_left": [default_left, 0, 0], "split_type": [0, 0, 0],
+            "sum_hessian": [10.0, 4.0, 6.0], "loss_changes": [3.0, 0.0, 0.0],
+            "base_weights": [0.0, -0.4, 0.6], "categories": [], "categories_nodes": [],
+            "categories_segments": [], "categories_sizes": [],
+            "tree_param": {"num_nodes": "3", "size_leaf_vector": "1", "num_feature": "2"}
+        })
+    };
+    let model = serde_json::json!({
+        "learner": {
+            "feature_names": [], "feature_types": [],
+            "learner_model_param": {
+                "base_score": "[5E-1]", "num_class": "0", "num_feature": "2", "num_target": "1"
+            },
+            "objective": {"name": "binary:logistic"},
+            "gradient_booster": {"name": "gbtree", "model": {
+                "tree_info": [0, 0], "trees": [tree(0, 0.25, 1), tree(1, -1.5, 0)]
+            }}
+        },
+        "version": [3, 2, 0]
+    });
+    let bytes = serde_json::to_vec(&model).unwrap();
+    ingot_catalog::import_model("xgboost", &bytes, &Default::default())
+        .unwrap()
+        .encode()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dense_csv_answers_and_errors_as_the_batch_path() {
+    let bytes = xgboost_model();
+    assert!(LoadedModel::from_bytes(&bytes).unwrap().reads_dense_rows());
+    let hash = format!("{:064x}", 7);
+    let step = ResolvedModel {
+        model: "xgb".into(),
+        version: 1,
+        artifact_hash: hash.clone(),
+        size_bytes: bytes.len() as u64,
+    };
+    let source: Arc<dyn ModelSource> = Arc::new(Files(HashMap::from([(hash, bytes)])));
+    let spec = |batching| ReplicaSpec {
+        endpoint: "xgb".into(),
+        variant: "a".into(),
+        steps: vec![step.clone()],
+        multi_model: None,
+        batching,
+        explain_background: None,
+    };
+    // Unbatched CSV takes the dense path; the batcher always decodes a batch.
+    let dense = ReplicaCore::start(spec(None), source.clone())
+        .await
+        .unwrap();
+    let batched = ReplicaCore::start(
+        spec(Some(ingot_core::endpoint_config::BatchingConfig {
+            max_batch_size: 8,
+            max_delay_us: 100,
+        })),
+        source,
+    )
+    .await
+    .unwrap();
+    let cases: [(&str, &str); 12] = [
+        ("text/csv", "0.1,-2\n0.3,-1\n,NA\ninf,-inf\n1,2\n"),
+        (
+            "text/csv;header=present",
+            "f1,extra,f0\n-1.5,x,0.25\n-1.6,y,0.26\n",
+        ),
+        ("text/csv", "\u{feff}0.25,-1.5\r\n\r\n 7 , 1e-3 \r\n"),
+        ("text/csv", "\"0.1\",\"-2\"\n0.3,-1\n"),
+        ("text/csv", "0.1,-2\n0.1\n"),
+        ("text/csv", "0.1,-2\n0.1,abc\n"),
+        ("text/csv;header=present", "f0,f2\n1,2\n"),
+        ("text/csv;header=present", "f0,f1,f0\n1,2,3\n"),
+        ("text/csv", "  \n"),
+        ("text/csv", "0.1,\u{e9}\n"),
+        ("text/csv", "0.5,0.5"),
+        ("application/json", "[[0.1, -2], [null, 3]]"),
+    ];
+    for accept in ["text/csv", "application/json"] {
+        for (content_type, body) in cases {
+            let mut request = request(body);
+            request.content_type = Some(content_type.into());
+            request.accept = Some(accept.into());
+            let ours = dense.invoke(request.clone()).await;
+            let theirs = batched.invoke(request).await;
+            match (ours, theirs) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(
+                        (&a.content_type, &a.body),
+                        (&b.content_type, &b.body),
+                        "{body:?}"
+                    )
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{body:?}"),
+                (a, b) => panic!(
+                    "{body:?}: {:?} vs {:?}",
+                    a.map(|r| r.body),
+                    b.map(|r| r.body)
+                ),
+            }
+        }
+    }
+}

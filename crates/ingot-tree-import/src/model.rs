@@ -295,8 +295,9 @@ impl ImportedModel {
                 for (t, tree) in e.trees.iter().enumerate() {
                     leaves.fill(0.0);
                     tree.add_to_block(&rows, &mut leaves, 1);
-                    for (j, leaf) in leaves.iter().enumerate() {
-                        margins[j * k + t % k] += *leaf as f32;
+                    let output = t % k;
+                    for (row, leaf) in margins.chunks_exact_mut(k).zip(&leaves) {
+                        row[output] += *leaf as f32;
                     }
                 }
                 for (row_out, row) in block_out
@@ -398,5 +399,40 @@ impl Estimator for ImportedModel {
 
     fn shap_values(&self, features: &RecordBatch) -> Option<Result<Attributions>> {
         Some(self.explain(features))
+    }
+
+    fn reads_dense_rows(&self) -> bool {
+        true
+    }
+
+    fn predict_dense(&self, values: &[f64], rows: usize) -> Option<Result<Predictions>> {
+        Some(self.predict_rows(values, rows))
+    }
+}
+
+impl ImportedModel {
+    /// Predictions of raw rows in input-schema order (NaN for missing), treated as the
+    /// preprocessing treats a batch: non-finite values are missing.
+    fn predict_rows(&self, values: &[f64], rows: usize) -> Result<Predictions> {
+        let cols = self.preprocessor.columns.len();
+        if values.len() != rows * cols {
+            return Err(Error::InvalidOption {
+                name: "dense rows",
+                reason: format!(
+                    "{} values are not {rows} rows of {cols} columns",
+                    values.len()
+                ),
+            });
+        }
+        let predicted = if values.iter().all(|x| x.is_finite()) {
+            self.predict_matrix(values, rows)
+        } else {
+            let finite: Vec<f64> = values
+                .iter()
+                .map(|&x| if x.is_finite() { x } else { f64::NAN })
+                .collect();
+            self.predict_matrix(&finite, rows)
+        };
+        Ok(Predictions::supervised(self.classes.as_deref(), predicted))
     }
 }

@@ -99,6 +99,36 @@ fn stump_routes_numbers_and_missing_values() {
 }
 
 #[test]
+fn dense_rows_predict_as_batches_do() {
+    let m = model(&stump("binary:logistic", "[2.5E-1]"));
+    assert!(m.reads_dense_rows());
+    // Infinities are missing values in a batch (the preprocessing drops non-finite numbers).
+    let rows = [
+        [0.0, 0.2],
+        [1.0, 0.5],
+        [0.0, f64::INFINITY],
+        [f64::NAN, f64::NEG_INFINITY],
+        [2.0, f64::NAN],
+        [0.0, 0.7],
+    ];
+    let dense: Vec<f64> = rows.iter().flatten().copied().collect();
+    let want = m.predict(&batch(&rows)).unwrap();
+    assert_eq!(m.predict_dense(&dense, rows.len()).unwrap().unwrap(), want);
+    // Missing goes left here, so an infinity read as a number would go right instead.
+    let Predictions::Classification { probabilities, .. } = &want else {
+        panic!("classification expected");
+    };
+    assert_eq!(probabilities[5], probabilities[1]);
+    assert_eq!(probabilities[5], probabilities[7]);
+    assert_ne!(probabilities[5], probabilities[11]);
+    let err = m
+        .predict_dense(&dense[1..], rows.len())
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("rows of 2 columns"), "{err}");
+}
+
+#[test]
 fn base_score_is_a_probability_for_logistic_objectives() {
     let m = model(&stump("binary:logistic", "[2.5E-1]"));
     let Predictions::Classification {

@@ -61,6 +61,24 @@ impl LoadedModel {
         let conformed = ingot_data::conform_batch(features, &self.manifest.input_schema)?;
         self.estimator.predict(&conformed)
     }
+
+    /// Whether [`LoadedModel::predict_dense`] answers: the input schema is all integer and
+    /// float columns and the model reads them as raw numbers (imported tree models).
+    pub fn reads_dense_rows(&self) -> bool {
+        ingot_data::is_dense_schema(&self.manifest.input_schema)
+            && self.estimator.reads_dense_rows()
+    }
+
+    /// Predicts for rows of raw values in input-schema order (row-major, NaN for missing), as
+    /// [`ingot_data::read_csv_dense`] reads them: the same predictions as [`LoadedModel::predict`]
+    /// on the batch [`ingot_data::read_csv_with_schema`] reads from the same text. `None` when
+    /// the model does not read dense rows (see [`LoadedModel::reads_dense_rows`]).
+    pub fn predict_dense(&self, values: &[f64], rows: usize) -> Option<Result<Predictions>> {
+        if !self.reads_dense_rows() {
+            return None;
+        }
+        self.estimator.predict_dense(values, rows)
+    }
 }
 
 fn check_version(manifest: &Manifest, supported: u32) -> Result<()> {

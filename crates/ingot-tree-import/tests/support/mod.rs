@@ -168,6 +168,20 @@ pub fn check_case(format: &str, case: &Value, tolerance: f64) {
     let rows = case["x"].as_array().unwrap();
     let batch = batch(&features, rows);
     let predictions = model.predict(&batch).unwrap();
+    // Serving's dense path (CSV read straight into rows) predicts what the batch path does.
+    assert!(
+        model.reads_dense_rows(),
+        "{name}: imported trees read dense rows"
+    );
+    let dense: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| (0..features.len()).map(|j| r[j].as_f64().unwrap_or(f64::NAN)))
+        .collect();
+    assert_eq!(
+        model.predict_dense(&dense, rows.len()).unwrap().unwrap(),
+        predictions,
+        "{name}: dense rows"
+    );
     let expected = flat(&case["expected"]);
     let width = expected.len() / rows.len();
     let ours = peer_layout(&predictions, width);
