@@ -454,6 +454,27 @@ fn stored(m: &MetricPoint) -> (f64, i64) {
     }
 }
 
+/// Appends `INSERT INTO <table> (...) VALUES ...` of metric points of one run.
+fn push_metric_rows<'q>(
+    query: &mut QueryBuilder<'q, Sqlite>,
+    table: &str,
+    run_id: &'q str,
+    points: impl IntoIterator<Item = &'q MetricPoint>,
+) {
+    query.push(format!(
+        "INSERT INTO {table} (run_uuid, key, step, timestamp, value, is_nan) "
+    ));
+    query.push_values(points, |mut row, m| {
+        let (value, is_nan) = stored(m);
+        row.push_bind(run_id)
+            .push_bind(&m.key)
+            .push_bind(m.step)
+            .push_bind(m.timestamp)
+            .push_bind(value)
+            .push_bind(is_nan);
+    });
+}
+
 /// Appends the two statements that log a chunk of metric points: the points themselves
 /// (repeats of a stored point are ignored) and, for each key, the chunk's latest point as a
 /// conditional upsert of the latest-metric table. Applying chunks one after another leaves
@@ -463,16 +484,7 @@ fn push_metric_writes<'q>(
     run_id: &'q str,
     chunk: &'q [MetricPoint],
 ) {
-    query.push("INSERT INTO run_metrics (run_uuid, key, step, timestamp, value, is_nan) ");
-    query.push_values(chunk, |mut row, m| {
-        let (value, is_nan) = stored(m);
-        row.push_bind(run_id)
-            .push_bind(&m.key)
-            .push_bind(m.step)
-            .push_bind(m.timestamp)
-            .push_bind(value)
-            .push_bind(is_nan);
-    });
+    push_metric_rows(query, "run_metrics", run_id, chunk);
     query.push(" ON CONFLICT DO NOTHING; ");
     let mut latest: Vec<&MetricPoint> = Vec::new();
     let mut slots: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
@@ -491,16 +503,7 @@ fn push_metric_writes<'q>(
             }
         }
     }
-    query.push("INSERT INTO run_latest_metrics (run_uuid, key, step, timestamp, value, is_nan) ");
-    query.push_values(latest, |mut row, m| {
-        let (value, is_nan) = stored(m);
-        row.push_bind(run_id)
-            .push_bind(&m.key)
-            .push_bind(m.step)
-            .push_bind(m.timestamp)
-            .push_bind(value)
-            .push_bind(is_nan);
-    });
+    push_metric_rows(query, "run_latest_metrics", run_id, latest);
     query.push(
         " ON CONFLICT (run_uuid, key) DO UPDATE SET \
          step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, \
