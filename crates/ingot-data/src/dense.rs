@@ -13,10 +13,11 @@ use ingot_core::{ColumnType, Field, Schema};
 /// Whether every column of `schema` is an integer or float column, so
 /// [`read_csv_dense`] can read rows against it.
 pub fn is_dense_schema(schema: &Schema) -> bool {
-    schema
-        .fields
-        .iter()
-        .all(|f| matches!(f.column_type, ColumnType::Integer | ColumnType::Float))
+    schema.fields.iter().all(is_numeric)
+}
+
+fn is_numeric(field: &Field) -> bool {
+    matches!(field.column_type, ColumnType::Integer | ColumnType::Float)
 }
 
 /// Rows read by [`read_csv_dense`].
@@ -36,11 +37,7 @@ pub struct DenseRows {
 /// an error naming it. Text without quote characters is split here directly, as csv-core
 /// would split it; other text goes through csv-core.
 pub fn read_csv_dense(bytes: &[u8], schema: &Schema, has_header: bool) -> Result<DenseRows> {
-    if let Some(field) = schema
-        .fields
-        .iter()
-        .find(|f| !matches!(f.column_type, ColumnType::Integer | ColumnType::Float))
-    {
+    if let Some(field) = schema.fields.iter().find(|f| !is_numeric(f)) {
         return Err(Error::Conversion {
             column: field.name.clone(),
             from: field.column_type.to_string(),

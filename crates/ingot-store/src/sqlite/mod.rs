@@ -91,7 +91,6 @@ impl SqliteStore {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options.clone())
             .await?;
-        migrate::run_sqlite(&pool).await?;
         // The group-commit writer keeps one connection with a larger page cache: it alone
         // writes the tracking tables, so the index pages it keeps hot stay valid between
         // groups instead of being read back from the file on every commit.
@@ -104,9 +103,10 @@ impl SqliteStore {
             .connect_with(
                 options
                     .pragma("cache_size", WRITER_CACHE_SIZE)
-                    // Each group write runs in a savepoint, whose undo copies of the pages it
-                    // changes would otherwise spill to a temporary file past 64 KiB (a batch of
-                    // 500 metrics changes a few hundred index pages).
+                    // A group re-applied with a savepoint per write (when one write is refused)
+                    // keeps undo copies of the pages each write changes, which would otherwise
+                    // spill to a temporary file past 64 KiB (a batch of 500 metrics changes a
+                    // few hundred index pages).
                     .pragma("temp_store", "memory")
                     // Its writes (a run, a batch of run values) check their parent themselves
                     // in the same transaction (`runs::insert_run`, `runs::log_batch_in`), so the
@@ -130,12 +130,12 @@ impl SqliteStore {
             .max_lifetime(None)
             .connect_with(options)
             .await?;
-        migrate::run_sqlite(&pool).await?;
         Self::with_pools(pool.clone(), pool).await
     }
 
-    /// Finishes opening a migrated database: `writer` carries the group commit.
+    /// Migrates the database and finishes opening it: `writer` carries the group commit.
     async fn with_pools(pool: SqlitePool, writer: SqlitePool) -> Result<SqliteStore> {
+        migrate::run_sqlite(&pool).await?;
         registry_mirror::backfill(&pool).await?;
         logged_model_index::rebuild_missing(&pool).await?;
         let writes = group_commit::GroupCommit::start(writer);
