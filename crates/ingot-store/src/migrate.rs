@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_monitoring.sql"),
     ),
     (5, "mlflow3", include_str!("../migrations/0005_mlflow3.sql")),
+    (
+        6,
+        "metric_series",
+        include_str!("../migrations/0006_metric_series.sql"),
+    ),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

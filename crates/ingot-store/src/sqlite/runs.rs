@@ -128,7 +128,7 @@ async fn insert_run(tx: &mut SqliteConnection, run_id: String, new: NewRun) -> R
     tags.sort_by(|a, b| a.0.cmp(&b.0));
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
-         lifecycle_stage, artifact_uri, deleted_time) VALUES (",
+         lifecycle_stage, artifact_uri, deleted_time, metric_series) VALUES (",
     );
     insert
         .push_bind(&run_id)
@@ -144,7 +144,12 @@ async fn insert_run(tx: &mut SqliteConnection, run_id: String, new: NewRun) -> R
         .push_bind(ACTIVE)
         .push(", ")
         .push_bind(&artifact_uri)
-        .push(", NULL); INSERT INTO run_tags (run_uuid, key, value) ");
+        // Writes are serialized by the group commit, so one past the largest is unique (and
+        // the unique index would refuse a duplicate).
+        .push(
+            ", NULL, (SELECT COALESCE(MAX(metric_series), 0) + 1 FROM runs)); \
+             INSERT INTO run_tags (run_uuid, key, value) ",
+        );
     insert.push_values(&tags, |mut row, (key, value)| {
         row.push_bind(&run_id).push_bind(key).push_bind(value);
     });
@@ -454,27 +459,6 @@ fn stored(m: &MetricPoint) -> (f64, i64) {
     }
 }
 
-/// Appends `INSERT INTO <table> (...) VALUES ...` of metric points of one run.
-fn push_metric_rows<'q>(
-    query: &mut QueryBuilder<'q, Sqlite>,
-    table: &str,
-    run_id: &'q str,
-    points: impl IntoIterator<Item = &'q MetricPoint>,
-) {
-    query.push(format!(
-        "INSERT INTO {table} (run_uuid, key, step, timestamp, value, is_nan) "
-    ));
-    query.push_values(points, |mut row, m| {
-        let (value, is_nan) = stored(m);
-        row.push_bind(run_id)
-            .push_bind(&m.key)
-            .push_bind(m.step)
-            .push_bind(m.timestamp)
-            .push_bind(value)
-            .push_bind(is_nan);
-    });
-}
-
 /// Appends the two statements that log a chunk of metric points: the points themselves
 /// (repeats of a stored point are ignored) and, for each key, the chunk's latest point as a
 /// conditional upsert of the latest-metric table. Applying chunks one after another leaves
@@ -484,8 +468,23 @@ fn push_metric_writes<'q>(
     run_id: &'q str,
     chunk: &'q [MetricPoint],
 ) {
-    push_metric_rows(query, "run_metrics", run_id, chunk);
-    query.push(" ON CONFLICT DO NOTHING; ");
+    // The points take the run's series number; a missing run inserts none.
+    query.push(
+        "INSERT INTO run_metrics (metric_series, key, step, timestamp, value, is_nan) \
+         SELECT r.metric_series, p.column1, p.column2, p.column3, p.column4, p.column5 FROM (",
+    );
+    query.push_values(chunk, |mut row, m| {
+        let (value, is_nan) = stored(m);
+        row.push_bind(&m.key)
+            .push_bind(m.step)
+            .push_bind(m.timestamp)
+            .push_bind(value)
+            .push_bind(is_nan);
+    });
+    query
+        .push(") AS p, runs r WHERE r.run_uuid = ")
+        .push_bind(run_id)
+        .push(" ON CONFLICT DO NOTHING; ");
     let mut latest: Vec<&MetricPoint> = Vec::new();
     let mut slots: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
     for m in chunk {
@@ -503,7 +502,16 @@ fn push_metric_writes<'q>(
             }
         }
     }
-    push_metric_rows(query, "run_latest_metrics", run_id, latest);
+    query.push("INSERT INTO run_latest_metrics (run_uuid, key, step, timestamp, value, is_nan) ");
+    query.push_values(latest, |mut row, m| {
+        let (value, is_nan) = stored(m);
+        row.push_bind(run_id)
+            .push_bind(&m.key)
+            .push_bind(m.step)
+            .push_bind(m.timestamp)
+            .push_bind(value)
+            .push_bind(is_nan);
+    });
     query.push(
         " ON CONFLICT (run_uuid, key) DO UPDATE SET \
          step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, \
@@ -540,7 +548,8 @@ pub(crate) async fn metric_history(
     info(&mut conn, run_id).await?;
     let rows = sqlx::query(
         "SELECT key, value, timestamp, step, is_nan FROM run_metrics \
-         WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, value",
+         WHERE metric_series = (SELECT metric_series FROM runs WHERE run_uuid = ?) AND key = ? \
+         ORDER BY step, timestamp, value",
     )
     .bind(run_id)
     .bind(key)

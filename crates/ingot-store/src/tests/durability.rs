@@ -107,3 +107,127 @@ async fn a_newer_schema_is_refused() {
         "{err}"
     );
 }
+
+/// A store written before migration 6 (metric points keyed by run id) keeps every point, NaN
+/// included, once the points are re-keyed by series number; runs created afterwards get their
+/// own series.
+#[tokio::test]
+async fn metric_series_migration_keeps_logged_points() {
+    use crate::tracking::{MetricPoint, NewRun, TrackingStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ingot.db");
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, \
+         name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for &(version, name, sql) in MIGRATIONS.iter().take_while(|m| m.0 < 6) {
+        let mut tx = pool.begin().await.unwrap();
+        for statement in crate::migrate::split_statements(sql) {
+            sqlx::query(&statement).execute(&mut *tx).await.unwrap();
+        }
+        sqlx::query("INSERT INTO schema_migrations VALUES (?, ?, 0)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Two runs as the version-5 schema stored them; `b` started first, so it is numbered 1.
+    for (run, start) in [("a", 20), ("b", 10)] {
+        sqlx::query(
+            "INSERT INTO runs VALUES (?, 0, ?, 'ada', 'RUNNING', ?, NULL, 'active', 'x', NULL)",
+        )
+        .bind(run)
+        .bind(run)
+        .bind(start)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let old_points = [
+        ("a", "loss", 0, 0.5, 0),
+        ("a", "loss", 1, 0.0, 1),
+        ("a", "acc", 0, 0.9, 0),
+        ("b", "loss", 0, 0.7, 0),
+    ];
+    for (run, key, step, value, is_nan) in old_points {
+        sqlx::query("INSERT INTO run_metrics VALUES (?, ?, ?, 100, ?, ?)")
+            .bind(run)
+            .bind(key)
+            .bind(step)
+            .bind(value)
+            .bind(is_nan)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let history = |run: &'static str, key: &'static str| {
+        let store = store.clone();
+        async move {
+            let points = store.metric_history(run, key).await.unwrap();
+            points.iter().map(|p| (p.step, p.value)).collect::<Vec<_>>()
+        }
+    };
+    let a_loss = history("a", "loss").await;
+    assert_eq!(a_loss.len(), 2);
+    assert_eq!(a_loss[0], (0, 0.5));
+    assert!(a_loss[1].0 == 1 && a_loss[1].1.is_nan(), "{a_loss:?}");
+    assert_eq!(history("a", "acc").await, vec![(0, 0.9)]);
+    assert_eq!(history("b", "loss").await, vec![(0, 0.7)]);
+    let numbers: Vec<(String, i64)> =
+        sqlx::query_as("SELECT run_uuid, metric_series FROM runs ORDER BY run_uuid")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(numbers, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
+
+    let new = store
+        .create_run(NewRun {
+            run_id: None,
+            experiment_id: 0,
+            user_id: "ada".to_string(),
+            run_name: None,
+            start_time: 5,
+            tags: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let point = MetricPoint {
+        key: "loss".to_string(),
+        value: 0.1,
+        timestamp: 200,
+        step: 0,
+    };
+    store
+        .log_batch(&new.info.run_id, std::slice::from_ref(&point), &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .metric_history(&new.info.run_id, "loss")
+            .await
+            .unwrap(),
+        vec![point]
+    );
+    assert_eq!(
+        history("b", "loss").await,
+        vec![(0, 0.7)],
+        "runs keep apart"
+    );
+    store.close().await;
+}

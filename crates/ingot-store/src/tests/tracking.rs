@@ -431,7 +431,8 @@ async fn file_store_writes_check_their_parents() {
         .collect();
     assert_eq!(steps, (0..40).filter(|i| i % 4 >= 2).collect::<Vec<_>>());
     let orphans: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM run_metrics WHERE run_uuid <> ?1) \
+        "SELECT (SELECT count(*) FROM run_metrics WHERE metric_series <> \
+         (SELECT metric_series FROM runs WHERE run_uuid = ?1)) \
          + (SELECT count(*) FROM run_latest_metrics WHERE run_uuid <> ?1) \
          + (SELECT count(*) FROM run_params WHERE run_uuid <> ?1) \
          + (SELECT count(*) FROM run_tags WHERE run_uuid <> ?1 AND key <> 'mlflow.runName')",
