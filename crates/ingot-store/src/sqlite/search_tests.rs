@@ -5,15 +5,7 @@ use ingot_core::search::{Clause, Entity, Op, OrderKey, Search, Value};
 
 use super::*;
 use crate::sqlite::runs::TARGET;
-
-fn clause(entity: Entity, key: &str, op: Op, value: Value) -> Clause {
-    Clause {
-        entity,
-        key: key.to_string(),
-        op,
-        value,
-    }
-}
+use crate::tests::clause;
 
 fn compile(clauses: Vec<Clause>) -> Result<Fragment> {
     compile_where(

@@ -113,7 +113,7 @@ async fn a_newer_schema_is_refused() {
 /// own series.
 #[tokio::test]
 async fn metric_series_migration_keeps_logged_points() {
-    use crate::tracking::{MetricPoint, NewRun, TrackingStore};
+    use crate::tracking::{MetricPoint, TrackingStore};
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ingot.db");
@@ -196,17 +196,7 @@ async fn metric_series_migration_keeps_logged_points() {
             .unwrap();
     assert_eq!(numbers, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
 
-    let new = store
-        .create_run(NewRun {
-            run_id: None,
-            experiment_id: 0,
-            user_id: "ada".to_string(),
-            run_name: None,
-            start_time: 5,
-            tags: Vec::new(),
-        })
-        .await
-        .unwrap();
+    let new = store.create_run(super::new_run(0, "c", 5)).await.unwrap();
     let point = MetricPoint {
         key: "loss".to_string(),
         value: 0.1,

@@ -10,8 +10,10 @@ mod registry_bridge;
 mod tracking;
 
 use ingot_core::records::{NewDatasetVersion, NewModelVersion, TrainingSpec};
+use ingot_core::search::{Clause, Entity, Op, Value};
 use ingot_core::{ColumnType, Field, Hyperparameters, Metrics, Schema, Task};
 
+use crate::tracking::NewRun;
 use crate::SqliteStore;
 
 pub(crate) async fn memory_store() -> SqliteStore {
@@ -75,5 +77,27 @@ pub(crate) fn new_model(name: &str) -> NewModelVersion {
         job_id: None,
         dataset: None,
         dataset_version: None,
+    }
+}
+
+/// A new run by `ada` named `name`.
+pub(crate) fn new_run(experiment_id: i64, name: &str, start_time: i64) -> NewRun {
+    NewRun {
+        run_id: None,
+        experiment_id,
+        user_id: "ada".to_string(),
+        run_name: Some(name.to_string()),
+        start_time,
+        tags: Vec::new(),
+    }
+}
+
+/// A filter clause `entity.key op value`.
+pub(crate) fn clause(entity: Entity, key: &str, op: Op, value: Value) -> Clause {
+    Clause {
+        entity,
+        key: key.to_string(),
+        op,
+        value,
     }
 }

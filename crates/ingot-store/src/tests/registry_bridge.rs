@@ -3,10 +3,10 @@
 
 use ingot_core::search::{Clause, Entity, Op, OrderKey, Search, Value};
 
-use super::{memory_store, new_model};
+use super::{clause, memory_store, new_model, new_run};
 use crate::tracking::{
-    DatasetInput, MetricPoint, ModelOutput, NewRegistryVersion, NewRun, RegistryVersion,
-    SearchRequest, TrackedDataset, TrackingStore, ViewType, APPROVED,
+    DatasetInput, MetricPoint, ModelOutput, NewRegistryVersion, RegistryVersion, SearchRequest,
+    TrackedDataset, TrackingStore, ViewType, APPROVED,
 };
 use crate::{MetadataStore, SqliteStore};
 
@@ -72,17 +72,7 @@ async fn both_registries_share_one_number_space() {
 #[tokio::test]
 async fn an_mlflow_version_captures_its_runs_metrics_and_inputs() {
     let store = memory_store().await;
-    let run = store
-        .create_run(NewRun {
-            run_id: None,
-            experiment_id: 0,
-            user_id: "ada".into(),
-            run_name: Some("fit".into()),
-            start_time: 1,
-            tags: Vec::new(),
-        })
-        .await
-        .unwrap();
+    let run = store.create_run(new_run(0, "fit", 1)).await.unwrap();
     let run_id = run.info.run_id;
     let point = |value, step| MetricPoint {
         key: "rmse".into(),
@@ -198,17 +188,7 @@ async fn native_versions_without_a_mirror_are_back_filled_once_at_startup() {
 #[tokio::test]
 async fn run_outputs_are_stored_and_returned_with_the_run() {
     let store = memory_store().await;
-    let run = store
-        .create_run(NewRun {
-            run_id: None,
-            experiment_id: 0,
-            user_id: "ada".into(),
-            run_name: None,
-            start_time: 1,
-            tags: Vec::new(),
-        })
-        .await
-        .unwrap();
+    let run = store.create_run(new_run(0, "fit", 1)).await.unwrap();
     let id = run.info.run_id;
     let out = |model: &str, step| ModelOutput {
         model_id: model.into(),
@@ -273,32 +253,13 @@ async fn logged_ids(
     page.items.into_iter().map(|m| m.model_id).collect()
 }
 
-fn clause(entity: Entity, key: &str, op: Op, value: Value) -> Clause {
-    Clause {
-        entity,
-        key: key.to_string(),
-        op,
-        value,
-    }
-}
-
 #[tokio::test]
 async fn logged_models_are_searched_by_params_tags_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ingot.db");
     {
         let store = SqliteStore::open(&path).await.unwrap();
-        let run = store
-            .create_run(NewRun {
-                run_id: None,
-                experiment_id: 0,
-                user_id: "ada".into(),
-                run_name: None,
-                start_time: 1,
-                tags: Vec::new(),
-            })
-            .await
-            .unwrap();
+        let run = store.create_run(new_run(0, "fit", 1)).await.unwrap();
         for (id, lr, team) in [
             ("m-a", "0.1", "x"),
             ("m-b", "0.2", "y"),

@@ -2,10 +2,10 @@
 
 use ingot_core::search::{Clause, Entity, Op, OrderKey, Search, Value};
 
-use super::memory_store;
+use super::{memory_store, new_run};
 use crate::tracking::{
-    MetricPoint, NewRegistryVersion, NewRun, RunUpdate, SearchRequest, TrackingStore, ViewType,
-    APPROVED, DELETED, PENDING_APPROVAL,
+    MetricPoint, NewRegistryVersion, RunUpdate, SearchRequest, TrackingStore, ViewType, APPROVED,
+    DELETED, PENDING_APPROVAL,
 };
 use crate::Error;
 
@@ -15,17 +15,6 @@ fn point(key: &str, value: f64, timestamp: i64, step: i64) -> MetricPoint {
         value,
         timestamp,
         step,
-    }
-}
-
-fn new_run(experiment_id: i64, name: &str, start_time: i64) -> NewRun {
-    NewRun {
-        run_id: None,
-        experiment_id,
-        user_id: "ada".to_string(),
-        run_name: Some(name.to_string()),
-        start_time,
-        tags: Vec::new(),
     }
 }
 
