@@ -9,6 +9,7 @@ use crate::typed::{header_positions, schema_positions};
 use crate::{Error, Result};
 use ::csv::ByteRecord;
 use ingot_core::{ColumnType, Field, Schema};
+use std::ops::Range;
 
 /// Whether every column of `schema` is an integer or float column, so
 /// [`read_csv_dense`] can read rows against it.
@@ -98,53 +99,83 @@ fn read_quoted(bytes: &[u8], schema: &Schema, has_header: bool) -> Result<DenseR
 /// more than the `\n` bytes consumed before it: those of the line ends skipped before it do
 /// not count).
 struct PlainRecords<'a> {
-    rest: &'a [u8],
+    text: &'a [u8],
+    /// Where the rest of `text` starts.
+    at: usize,
     newlines: u64,
 }
 
-impl<'a> PlainRecords<'a> {
-    /// Reads the next record's fields into `fields` and returns its line; `None` at the end.
-    fn next_record(&mut self, fields: &mut Vec<&'a [u8]>) -> Option<u64> {
+impl PlainRecords<'_> {
+    /// Reads the next record's fields into `fields` (ranges of `text`) and returns its line;
+    /// `None` at the end.
+    fn next_record(&mut self, fields: &mut Vec<Range<usize>>) -> Option<u64> {
         let line = 1 + self.newlines;
-        let mut rest = self.rest;
+        let text = self.text;
+        let mut i = self.at;
         loop {
-            match rest.split_first() {
-                Some((b'\n', after)) => {
-                    self.newlines += 1;
-                    rest = after;
-                }
-                Some((b'\r', after)) => rest = after,
+            match text.get(i) {
+                Some(b'\n') => self.newlines += 1,
+                Some(b'\r') => {}
                 Some(_) => break,
                 None => {
-                    self.rest = rest;
+                    self.at = i;
                     return None;
                 }
             }
+            i += 1;
         }
         fields.clear();
-        let (mut start, mut i) = (0, 0);
+        let mut start = i;
         let end = loop {
-            match rest.get(i) {
+            i = next_delimiter(text, i);
+            match text.get(i) {
                 None => break None,
                 Some(b',') => {
-                    fields.push(&rest[start..i]);
+                    fields.push(start..i);
                     start = i + 1;
+                    i += 1;
                 }
-                Some(&b @ (b'\n' | b'\r')) => break Some(b),
-                Some(_) => {}
+                Some(&b) => break Some(b),
             }
-            i += 1;
         };
-        fields.push(&rest[start..i]);
+        fields.push(start..i);
         match end {
             Some(b) => {
                 self.newlines += u64::from(b == b'\n');
-                self.rest = &rest[i + 1..];
+                self.at = i + 1;
             }
-            None => self.rest = &rest[i..],
+            None => self.at = i,
         }
         Some(line)
     }
+}
+
+/// The index of the first `,`, `\n` or `\r` in `bytes` at or after `i`, else `bytes.len()`.
+/// Eight bytes at a time: a word flags its bytes below `-` (the three among them), and the
+/// lowest flag marks the first such byte exactly (borrows only run upwards from it).
+fn next_delimiter(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let delimiter = |b: u8| matches!(b, b',' | b'\n' | b'\r');
+    while let Some(word) = bytes.get(i..i + 8) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_le_bytes(eight);
+        let below = x.wrapping_sub(ONES * u64::from(b'-')) & !x & HIGH;
+        if below == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (below.trailing_zeros() / 8) as usize;
+        if delimiter(bytes[at]) {
+            return at;
+        }
+        i = at + 1;
+    }
+    while i < bytes.len() && !delimiter(bytes[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// CSV text without quote characters, split here.
@@ -154,18 +185,20 @@ fn read_plain(bytes: &[u8], schema: &Schema, has_header: bool) -> Result<DenseRo
         return Err(Error::Empty);
     }
     // csv-core strips one more BOM at the start of its first input, after `open` did.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut records = PlainRecords {
-        rest: bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
+        text,
+        at: 0,
         newlines: 0,
     };
-    let mut fields: Vec<&[u8]> = Vec::with_capacity(schema.len());
+    let mut fields: Vec<Range<usize>> = Vec::with_capacity(schema.len());
     let (positions, width) = if has_header {
         let Some(line) = records.next_record(&mut fields) else {
             return Err(Error::Empty);
         };
         let mut header = ByteRecord::new();
         for name in &fields {
-            header.push_field(name);
+            header.push_field(&text[name.clone()]);
         }
         let mut position = ::csv::Position::new();
         position.set_line(line);
@@ -174,6 +207,9 @@ fn read_plain(bytes: &[u8], schema: &Schema, has_header: bool) -> Result<DenseRo
     } else {
         ((0..schema.len()).collect(), schema.len())
     };
+    // Fields split at ASCII bytes of valid UTF-8 text are valid: check the text once, and
+    // each field only when it is not (to name the first bad one).
+    let whole = std::str::from_utf8(text).ok();
     let mut values = Vec::with_capacity(bytes.len() / 8);
     let mut rows = 0usize;
     while let Some(line) = records.next_record(&mut fields) {
@@ -185,12 +221,16 @@ fn read_plain(bytes: &[u8], schema: &Schema, has_header: bool) -> Result<DenseRo
             });
         }
         for (field, &pos) in schema.fields.iter().zip(&positions) {
-            let text = std::str::from_utf8(fields[pos]).map_err(|e| Error::InvalidUtf8 {
-                line,
-                column: field.name.clone(),
-                offset: e.valid_up_to(),
-            })?;
-            values.push(value_of(text, line, field)?);
+            let range = fields[pos].clone();
+            let value = match whole.and_then(|whole| whole.get(range.clone())) {
+                Some(value) => value,
+                None => std::str::from_utf8(&text[range]).map_err(|e| Error::InvalidUtf8 {
+                    line,
+                    column: field.name.clone(),
+                    offset: e.valid_up_to(),
+                })?,
+            };
+            values.push(value_of(value, line, field)?);
         }
         rows += 1;
     }
@@ -349,6 +389,36 @@ mod tests {
             }
         }
         assert!(compared > 2_000, "only {compared} readable inputs");
+    }
+
+    #[test]
+    fn delimiters_are_found_as_a_byte_scan_finds_them() {
+        let alphabet = [
+            b',', b'\n', b'\r', b'-', b'.', b'+', b'0', b'9', 0x80, 0xAC, 0xFF, 0,
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..5_000 {
+            let len = next(40);
+            // Mostly digits, so words without any delimiter occur.
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match next(3) {
+                    0 => alphabet[next(alphabet.len())],
+                    _ => b'5',
+                })
+                .collect();
+            for from in 0..=len {
+                let want = (from..len)
+                    .find(|&i| matches!(bytes[i], b',' | b'\n' | b'\r'))
+                    .unwrap_or(len);
+                assert_eq!(next_delimiter(&bytes, from), want, "{bytes:?} from {from}");
+            }
+        }
     }
 
     #[test]

@@ -2,18 +2,49 @@
 //! matrix through a list of trees, and split-count / gain feature importance.
 
 use ingot_algo::FeatureImportance;
-use rayon::prelude::*;
 
 use crate::perfect::RowBlock;
 use crate::tree::Tree;
 
-/// Rows scored together, so one tree's nodes stay in cache across the block and the block's
-/// values stay in the L1 cache. Small enough that a 100-row request spans both cores.
+/// Rows scored together at most, so one tree's nodes stay in cache across the block and the
+/// block's values stay in the L1 cache. Small enough that a 100-row request spans two cores.
 pub const BLOCK: usize = 64;
+
+/// Rows per block for a matrix of `rows` rows: blocks of at most [`BLOCK`] rows, as even as
+/// whole groups of eight rows (the block walk's lanes) allow. 100 rows are 56 + 44, not 64 + 36.
+pub fn block_rows(rows: usize) -> usize {
+    let blocks = rows.div_ceil(BLOCK).max(1);
+    rows.div_ceil(blocks).next_multiple_of(8).clamp(1, BLOCK)
+}
+
+/// Calls `score(first, block)` for each block of [`block_rows`] rows of `out` (`width` values
+/// per row; `first` is the block's first row). The first block is scored on the calling
+/// thread while the rayon pool scores the others, so a request of two blocks never waits for
+/// a pool thread to wake up before its scoring starts.
+pub fn for_each_block(out: &mut [f64], width: usize, score: impl Fn(usize, &mut [f64]) + Sync) {
+    let width = width.max(1);
+    let size = block_rows(out.len() / width);
+    if out.len() <= size * width {
+        // One block (single rows among them): no scope to set up.
+        score(0, out);
+        return;
+    }
+    let mut blocks = out.chunks_mut(size * width).enumerate();
+    let Some((_, first)) = blocks.next() else {
+        return;
+    };
+    let score = &score;
+    rayon::in_place_scope(|scope| {
+        for (b, block) in blocks {
+            scope.spawn(move |_| score(b * size, block));
+        }
+        score(0, first);
+    });
+}
 
 /// Scores a row-major matrix (`rows × cols`) into row-major outputs of `width` values per row.
 /// Tree `t` adds to output `t % k`. `init` fills a row before the trees are added and `finish`
-/// maps it afterwards (link function, averaging). Blocks run in parallel; each row's sum is
+/// maps it afterwards (link function, averaging). Blocks run in parallel ([`for_each_block`]); each row's sum is
 /// taken in tree order, so results do not depend on the thread count.
 pub fn score_matrix(
     trees: &[Tree],
@@ -25,22 +56,19 @@ pub fn score_matrix(
     finish: impl Fn(&mut [f64]) + Sync,
 ) -> Vec<f64> {
     let mut out = vec![0.0; rows * width];
-    out.par_chunks_mut(BLOCK * width)
-        .enumerate()
-        .for_each(|(b, block)| {
-            let first = b * BLOCK;
-            let count = block.len() / width;
-            for row in block.chunks_exact_mut(width) {
-                init(row);
-            }
-            let rows = RowBlock::new(&data[first * cols..(first + count) * cols], cols, trees);
-            for (t, tree) in trees.iter().enumerate() {
-                tree.add_to_block(&rows, &mut block[t % k..], width);
-            }
-            for row in block.chunks_exact_mut(width) {
-                finish(row);
-            }
-        });
+    for_each_block(&mut out, width, |first, block| {
+        let count = block.len() / width;
+        for row in block.chunks_exact_mut(width) {
+            init(row);
+        }
+        let rows = RowBlock::new(&data[first * cols..(first + count) * cols], cols, trees);
+        for (t, tree) in trees.iter().enumerate() {
+            tree.add_to_block(&rows, &mut block[t % k..], width);
+        }
+        for row in block.chunks_exact_mut(width) {
+            finish(row);
+        }
+    });
     out
 }
 
@@ -63,4 +91,39 @@ pub fn feature_importance(feature_names: &[String], trees: &[Tree]) -> Vec<Featu
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_even_whole_lane_groups() {
+        assert_eq!(block_rows(100), 56);
+        assert_eq!(block_rows(64), 64);
+        assert_eq!(block_rows(65), 40);
+        assert_eq!(block_rows(1000), 64);
+        assert_eq!(block_rows(3), 8);
+        assert_eq!(block_rows(0), 1);
+    }
+
+    #[test]
+    fn every_row_is_scored_once_with_its_index() {
+        for rows in [0, 1, 7, 64, 100, 129, 1000] {
+            for width in [1, 3] {
+                let mut out = vec![0.0; rows * width];
+                for_each_block(&mut out, width, |first, block| {
+                    for (j, row) in block.chunks_exact_mut(width).enumerate() {
+                        for v in row {
+                            *v += (first + j) as f64;
+                        }
+                    }
+                });
+                let want: Vec<f64> = (0..rows)
+                    .flat_map(|j| std::iter::repeat_n(j as f64, width))
+                    .collect();
+                assert_eq!(out, want, "{rows} rows of {width}");
+            }
+        }
+    }
 }

@@ -33,52 +33,153 @@ pub struct RowBlock<'a> {
     /// Per row, per feature, `copies` values: missing as `-inf`, missing as `+inf`, then (when
     /// `copies == 4`) the same with near-zero values missing too; stored by groups of
     /// [`LANES`] rows, value-major within a group. Empty when no tree needs it.
-    sides: Vec<f64>,
+    sides: Sides,
     copies: usize,
+}
+
+/// The prepared values of a [`RowBlock`]: exact, or rounded to float32.
+#[derive(Debug)]
+enum Sides {
+    Exact(Vec<f64>),
+    Float32(Vec<f32>),
+}
+
+/// A value type of prepared rows, and the thresholds a [`PerfectTree`] compares it with.
+trait Lane: Copy + PartialOrd {
+    const NEG_INFINITY: Self;
+    const INFINITY: Self;
+    const ZERO: Self;
+    /// `x` in this type (rounded to nearest).
+    fn of(x: f64) -> Self;
+    /// The value back in f64 (exact).
+    fn wide(self) -> f64;
+    /// The thresholds of `tree` this type is compared with.
+    fn thresholds(tree: &PerfectTree) -> &[Self];
+}
+
+impl Lane for f64 {
+    const NEG_INFINITY: f64 = f64::NEG_INFINITY;
+    const INFINITY: f64 = f64::INFINITY;
+    const ZERO: f64 = 0.0;
+    fn of(x: f64) -> f64 {
+        x
+    }
+    fn wide(self) -> f64 {
+        self
+    }
+    fn thresholds(tree: &PerfectTree) -> &[f64] {
+        &tree.thresholds
+    }
+}
+
+impl Lane for f32 {
+    const NEG_INFINITY: f32 = f32::NEG_INFINITY;
+    const INFINITY: f32 = f32::INFINITY;
+    const ZERO: f32 = 0.0;
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+    fn thresholds(tree: &PerfectTree) -> &[f32] {
+        &tree.thresholds32
+    }
+}
+
+/// The largest f32 at or below `t` (`-inf` below the f32 range): for every f32 `x`,
+/// `x > below_f32(t)` exactly when `f64::from(x) > t`.
+fn below_f32(t: f64) -> f32 {
+    let r = t as f32;
+    if f64::from(r) > t {
+        r.next_down()
+    } else {
+        r
+    }
+}
+
+/// The values a group of [`LANES`] rows spans: a power of two, so a masked index into a
+/// group needs no bounds check.
+fn group_span(cols: usize, copies: usize) -> usize {
+    // `1 << bits` rather than `next_power_of_two`, so the compiler knows it is one.
+    let bits = (LANES * cols * copies).next_power_of_two().trailing_zeros();
+    1 << bits
+}
+
+/// Rows laid out in groups of [`LANES`] (see [`RowBlock::sides`]), each value converted by
+/// [`Lane::of`] first.
+fn lay_out<T: Lane>(raw: &[f64], cols: usize, copies: usize) -> Vec<T> {
+    if copies == 0 {
+        return Vec::new();
+    }
+    let rows = raw.len() / cols.max(1);
+    let span = group_span(cols, copies);
+    // Groups of LANES rows, each stored value-major: value `v` of lane `l` at `v * LANES +
+    // l`, then zeros up to `span`. The last group is padded with zeros, whose results are
+    // never read.
+    let mut sides = vec![T::ZERO; rows.div_ceil(LANES) * span];
+    for (j, row) in raw.chunks_exact(cols).enumerate() {
+        let group = &mut sides[(j / LANES) * span..][..span];
+        let lane = j % LANES;
+        for (f, &x) in row.iter().enumerate() {
+            let at = f * copies * LANES + lane;
+            let x = T::of(x);
+            let missing = x.wide().is_nan();
+            let (lo, hi) = if missing {
+                (T::NEG_INFINITY, T::INFINITY)
+            } else {
+                (x, x)
+            };
+            group[at] = lo;
+            group[at + LANES] = hi;
+            if copies == 4 {
+                let zero = missing || x.wide().abs() <= ZERO_THRESHOLD;
+                group[at + 2 * LANES] = if zero { T::NEG_INFINITY } else { x };
+                group[at + 3 * LANES] = if zero { T::INFINITY } else { x };
+            }
+        }
+    }
+    sides
 }
 
 impl<'a> RowBlock<'a> {
     /// Prepares the row-major rows `raw` (`cols` values each) for scoring by `trees`.
     pub fn new(raw: &'a [f64], cols: usize, trees: &[Tree]) -> RowBlock<'a> {
+        let copies = Self::copies(trees);
+        RowBlock {
+            raw,
+            cols,
+            sides: Sides::Exact(lay_out(raw, cols, copies)),
+            copies,
+        }
+    }
+
+    /// Like [`RowBlock::new`], but the fixed-depth walk reads the values rounded to float32
+    /// (half the memory): a tree scores the block as it scores the rounded rows. That is the
+    /// score of [`RowBlock::new`] whenever rounding to float32 never moves a value across a
+    /// threshold, as with thresholds between two adjacent float32 values (XGBoost's, which
+    /// compares float32 features with float32 split conditions). Trees without the layout walk
+    /// the raw rows.
+    pub fn float32(raw: &'a [f64], cols: usize, trees: &[Tree]) -> RowBlock<'a> {
+        let copies = Self::copies(trees);
+        RowBlock {
+            raw,
+            cols,
+            sides: Sides::Float32(lay_out(raw, cols, copies)),
+            copies,
+        }
+    }
+
+    /// Copies per value the laid-out trees read: 4 with zero-as-missing nodes, 2 with other
+    /// laid-out trees, 0 with none.
+    fn copies(trees: &[Tree]) -> usize {
         let laid_out = || trees.iter().filter_map(Tree::perfect);
-        let copies = if laid_out().any(|p| p.zero_missing) {
+        if laid_out().any(|p| p.zero_missing) {
             4
         } else if laid_out().next().is_some() {
             2
         } else {
             0
-        };
-        let rows = raw.len() / cols.max(1);
-        let width = cols * copies;
-        // Groups of LANES rows, each stored value-major: value `v` of lane `l` at `v * LANES +
-        // l`. The last group is padded with zeros, whose results are never read.
-        let mut sides = vec![0.0; rows.div_ceil(LANES) * LANES * width];
-        if copies > 0 {
-            for (j, row) in raw.chunks_exact(cols).enumerate() {
-                let group = &mut sides[(j / LANES) * LANES * width..][..LANES * width];
-                let lane = j % LANES;
-                for (f, &x) in row.iter().enumerate() {
-                    let at = f * copies * LANES + lane;
-                    let (lo, hi) = if x.is_nan() {
-                        (f64::NEG_INFINITY, f64::INFINITY)
-                    } else {
-                        (x, x)
-                    };
-                    group[at] = lo;
-                    group[at + LANES] = hi;
-                    if copies == 4 {
-                        let zero = x.is_nan() || x.abs() <= ZERO_THRESHOLD;
-                        group[at + 2 * LANES] = if zero { f64::NEG_INFINITY } else { x };
-                        group[at + 3 * LANES] = if zero { f64::INFINITY } else { x };
-                    }
-                }
-            }
-        }
-        RowBlock {
-            raw,
-            cols,
-            sides,
-            copies,
         }
     }
 
@@ -107,6 +208,8 @@ pub(crate) struct PerfectTree {
     depth: usize,
     /// Threshold per internal node (`+inf` for padding: nothing is above it).
     thresholds: Vec<f64>,
+    /// The same as float32 values, for float32 blocks: the largest float32 at or below each.
+    thresholds32: Vec<f32>,
     /// Per internal node, where its value sits in a group of a two-copy [`RowBlock`]: `(2 *
     /// feature + side) * LANES`, `side` 0 for missing-goes-left and 1 for missing-goes-right
     /// (0 for padding).
@@ -142,6 +245,7 @@ impl PerfectTree {
             // Padding: every row goes left (nothing is above `+inf`, and `-inf` stands for
             // missing).
             thresholds: vec![f64::INFINITY; internal + 1],
+            thresholds32: Vec::new(),
             in_two: vec![0; internal + 1],
             in_four: vec![0; internal + 1],
             bottom: vec![0.0; internal + 1],
@@ -149,6 +253,7 @@ impl PerfectTree {
             zero_missing: nodes.iter().any(|n| n.zero_missing),
         };
         tree.fill(nodes, leaf_values, 0, 0, 0)?;
+        tree.thresholds32 = tree.thresholds.iter().map(|&t| below_f32(t)).collect();
         Some(tree)
     }
 
@@ -203,64 +308,83 @@ impl PerfectTree {
         if block.rows() == 0 {
             return true;
         }
+        match &block.sides {
+            Sides::Exact(sides) => self.walk_depth(sides, block, four, out, stride),
+            Sides::Float32(sides) => self.walk_depth(sides, block, four, out, stride),
+        }
+        true
+    }
+
+    /// [`PerfectTree::walk`] for this tree's depth.
+    fn walk_depth<T: Lane>(
+        &self,
+        sides: &[T],
+        block: &RowBlock,
+        four: bool,
+        out: &mut [f64],
+        stride: usize,
+    ) {
         macro_rules! by_depth {
             ($($d:literal => $n:literal),*) => {
                 match (self.depth, four) {
-                    $(($d, false) => self.walk::<$d, $n, false>(block, out, stride),
-                      ($d, true) => self.walk::<$d, $n, true>(block, out, stride),)*
+                    $(($d, false) => self.walk::<T, $d, $n, false>(sides, block, out, stride),
+                      ($d, true) => self.walk::<T, $d, $n, true>(sides, block, out, stride),)*
                     _ => unreachable!("trees are at most {MAX_DEPTH} deep"),
                 }
             };
         }
         by_depth!(1 => 2, 2 => 4, 3 => 8, 4 => 16, 5 => 32, 6 => 64, 7 => 128, 8 => 256,
             9 => 512, 10 => 1024);
-        true
     }
 
     /// The block walk of a tree of depth `D` (`N = 2^D` node and bottom slots) over a block of
     /// four copies (`FOUR`) or two.
     #[inline(always)]
-    fn walk<const D: usize, const N: usize, const FOUR: bool>(
+    fn walk<T: Lane, const D: usize, const N: usize, const FOUR: bool>(
         &self,
+        sides: &[T],
         block: &RowBlock,
         out: &mut [f64],
         stride: usize,
     ) {
         let columns = if FOUR { &self.in_four } else { &self.in_two };
         let (Ok(thresholds), Ok(columns), Ok(bottom)) = (
-            <&[f64; N]>::try_from(&self.thresholds[..]),
+            <&[T; N]>::try_from(T::thresholds(self)),
             <&[u32; N]>::try_from(&columns[..]),
             <&[f64; N]>::try_from(&self.bottom[..]),
         ) else {
             unreachable!("a tree of depth {D} is laid out in {N} slots");
         };
-        let group_len = LANES * block.cols * block.copies;
+        let span = group_span(block.cols, block.copies);
         let rows = block.rows();
-        for (g, group) in block.sides.chunks_exact(group_len).enumerate() {
+        for g in 0..rows.div_ceil(LANES) {
+            let group = &sides[g * span..][..span];
             // `i < N - 1` before each of the `D` steps, so the mask changes no index; it lets
-            // the compiler drop the bounds checks on the node arrays. Every node reads a value
-            // of its row (checked by the caller), so the group index stays in bounds.
+            // the compiler drop the bounds checks on the node arrays. Likewise every node reads
+            // a value of its row (checked by the caller), below `span`, a power of two.
             let step = |i: usize, lane: usize| {
                 let i = i & (N - 1);
-                let x = group[columns[i] as usize + lane];
+                let x = group[(columns[i] as usize + lane) & (span - 1)];
                 2 * i + 1 + usize::from(x > thresholds[i])
             };
             let first = g * LANES;
             // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.
             let leaf = |i: usize| bottom[(i + 1) & (N - 1)];
             let valid = (rows - first).min(LANES);
-            if valid == LANES {
+            if 2 * valid >= LANES {
+                // A partial last group that is at least half full walks its padding lanes too
+                // (on zeros): only the real rows take their leaves.
                 let mut at = [0usize; LANES];
                 for _ in 0..D {
                     for (lane, i) in at.iter_mut().enumerate() {
                         *i = step(*i, lane);
                     }
                 }
-                for (lane, i) in at.iter().enumerate() {
+                for (lane, i) in at.iter().enumerate().take(valid) {
                     out[(first + lane) * stride] += leaf(*i);
                 }
             } else {
-                // The last, partial group: only its real rows, one at a time.
+                // A smaller one (a single row, say): only its real rows, one at a time.
                 for lane in 0..valid {
                     let mut i = 0;
                     for _ in 0..D {
@@ -375,6 +499,64 @@ mod tests {
             }
         }
         assert!(laid_out > 100, "only {laid_out} trees laid out");
+    }
+
+    #[test]
+    fn float32_blocks_score_the_rows_rounded_to_float32() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let cols = 4;
+        let rows = 29;
+        let mut compared = 0;
+        for _ in 0..200 {
+            let mut tree = random_tree(&mut rng, cols as u32, 6);
+            // Thresholds no float32 holds, and values close enough to them that rounding to
+            // float32 moves some across.
+            for node in &mut tree.nodes {
+                node.threshold += rng.gen_range(-1e-7..1e-7);
+            }
+            tree.rebuild();
+            if tree.perfect().is_none() || tree.nodes.is_empty() {
+                continue;
+            }
+            let data: Vec<f64> = (0..rows * cols)
+                .map(|_| match rng.gen_range(0..10) {
+                    0 => f64::NAN,
+                    1 => 1e-40,
+                    2 => 1e300,
+                    _ => {
+                        let node = &tree.nodes[rng.gen_range(0..tree.nodes.len())];
+                        node.threshold + rng.gen_range(-1e-7..1e-7)
+                    }
+                })
+                .collect();
+            let mut got = vec![0.25; rows];
+            tree.add_to_block(
+                &RowBlock::float32(&data, cols, std::slice::from_ref(&tree)),
+                &mut got,
+                1,
+            );
+            for (j, g) in got.iter().enumerate() {
+                let rounded: Vec<f64> = data[j * cols..(j + 1) * cols]
+                    .iter()
+                    .map(|&x| f64::from(x as f32))
+                    .collect();
+                let want = 0.25 + tree.predict(&rounded);
+                assert_eq!(g.to_bits(), want.to_bits(), "row {j}");
+            }
+            compared += 1;
+        }
+        assert!(compared > 50, "only {compared} trees compared");
+    }
+
+    #[test]
+    fn float32_thresholds_are_the_largest_float32_at_or_below() {
+        for t in [0.1, -0.1, 1.0, 1e300, -1e300, 1e-50, -1e-50, 0.0] {
+            let below = below_f32(t);
+            assert!(f64::from(below) <= t, "{t}");
+            assert!(f64::from(below.next_up()) > t, "{t}");
+        }
+        assert_eq!(below_f32(f64::INFINITY), f32::INFINITY);
+        assert_eq!(below_f32(f64::NEG_INFINITY), f32::NEG_INFINITY);
     }
 
     #[test]

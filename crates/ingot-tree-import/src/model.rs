@@ -271,42 +271,40 @@ impl ImportedModel {
     /// XGBoost's arithmetic: per row, the base margin plus each tree's leaf in tree order,
     /// summed in float32, then the link in float32.
     fn predict_matrix_f32(&self, data: &[f64], rows: usize) -> Vec<f64> {
-        use ingot_gbdt::ensemble::BLOCK;
-        use rayon::prelude::*;
         let e = &self.ensemble;
         let cols = e.num_features.max(1);
         let width = self.prediction_width();
         let k = e.outputs;
         let mut out = vec![0.0; rows * width];
-        out.par_chunks_mut(BLOCK * width)
-            .zip(data.par_chunks(BLOCK * cols))
-            .for_each(|(block_out, block)| {
-                let n = block.len() / cols;
-                let mut margins = vec![0f32; n * k];
-                for row in margins.chunks_exact_mut(k) {
-                    for (m, b) in row.iter_mut().zip(&e.base_margin) {
-                        *m = *b as f32;
-                    }
+        ingot_gbdt::ensemble::for_each_block(&mut out, width, |first, block_out| {
+            let n = block_out.len() / width;
+            let block = &data[first * cols..(first + n) * cols];
+            let mut margins = vec![0f32; n * k];
+            for row in margins.chunks_exact_mut(k) {
+                for (m, b) in row.iter_mut().zip(&e.base_margin) {
+                    *m = *b as f32;
                 }
-                // Each tree's leaves come from the interleaved block walk (exact: a leaf added
-                // to 0.0), then join the float32 sums in tree order, as XGBoost adds them.
-                let rows = RowBlock::new(block, cols, &e.trees);
-                let mut leaves = vec![0f64; n];
-                for (t, tree) in e.trees.iter().enumerate() {
-                    leaves.fill(0.0);
-                    tree.add_to_block(&rows, &mut leaves, 1);
-                    let output = t % k;
-                    for (row, leaf) in margins.chunks_exact_mut(k).zip(&leaves) {
-                        row[output] += *leaf as f32;
-                    }
+            }
+            // Each tree's leaves come from the interleaved block walk (exact: a leaf added to
+            // 0.0), then join the float32 sums in tree order, as XGBoost adds them. XGBoost
+            // compares float32 features, so the walk reads them as float32.
+            let rows = RowBlock::float32(block, cols, &e.trees);
+            let mut leaves = vec![0f64; n];
+            for (t, tree) in e.trees.iter().enumerate() {
+                leaves.fill(0.0);
+                tree.add_to_block(&rows, &mut leaves, 1);
+                let output = t % k;
+                for (row, leaf) in margins.chunks_exact_mut(k).zip(&leaves) {
+                    row[output] += *leaf as f32;
                 }
-                for (row_out, row) in block_out
-                    .chunks_exact_mut(width)
-                    .zip(margins.chunks_exact_mut(k))
-                {
-                    link_f32(e.link, row, self.classes.is_some(), row_out);
-                }
-            });
+            }
+            for (row_out, row) in block_out
+                .chunks_exact_mut(width)
+                .zip(margins.chunks_exact_mut(k))
+            {
+                link_f32(e.link, row, self.classes.is_some(), row_out);
+            }
+        });
         out
     }
 
