@@ -246,6 +246,17 @@ mod tests {
     use arrow_array::Array;
     use ingot_core::Field;
 
+    /// A seeded xorshift generator of indices below `n`, for the randomized comparisons.
+    fn xorshift(seed: u64) -> impl FnMut(usize) -> usize {
+        let mut state = seed;
+        move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        }
+    }
+
     fn schema() -> Schema {
         Schema::new(vec![
             Field::new("n", ColumnType::Integer, false),
@@ -344,13 +355,7 @@ mod tests {
             b"inf",
             b"\xEF\xBB\xBF",
         ];
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         let mut compared = 0;
         for case in 0..20_000 {
             let mut text = Vec::new();
@@ -396,13 +401,7 @@ mod tests {
         let alphabet = [
             b',', b'\n', b'\r', b'-', b'.', b'+', b'0', b'9', 0x80, 0xAC, 0xFF, 0,
         ];
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..5_000 {
             let len = next(40);
             // Mostly digits, so words without any delimiter occur.

@@ -145,13 +145,9 @@ fn lay_out<T: Lane>(raw: &[f64], cols: usize, copies: usize) -> Vec<T> {
 impl<'a> RowBlock<'a> {
     /// Prepares the row-major rows `raw` (`cols` values each) for scoring by `trees`.
     pub fn new(raw: &'a [f64], cols: usize, trees: &[Tree]) -> RowBlock<'a> {
-        let copies = Self::copies(trees);
-        RowBlock {
-            raw,
-            cols,
-            sides: Sides::Exact(lay_out(raw, cols, copies)),
-            copies,
-        }
+        Self::prepared(raw, cols, trees, |copies| {
+            Sides::Exact(lay_out(raw, cols, copies))
+        })
     }
 
     /// Like [`RowBlock::new`], but the fixed-depth walk reads the values rounded to float32
@@ -161,11 +157,23 @@ impl<'a> RowBlock<'a> {
     /// compares float32 features with float32 split conditions). Trees without the layout walk
     /// the raw rows.
     pub fn float32(raw: &'a [f64], cols: usize, trees: &[Tree]) -> RowBlock<'a> {
+        Self::prepared(raw, cols, trees, |copies| {
+            Sides::Float32(lay_out(raw, cols, copies))
+        })
+    }
+
+    /// A block whose values `lay` prepares, given the copies per value the trees read.
+    fn prepared(
+        raw: &'a [f64],
+        cols: usize,
+        trees: &[Tree],
+        lay: impl FnOnce(usize) -> Sides,
+    ) -> RowBlock<'a> {
         let copies = Self::copies(trees);
         RowBlock {
             raw,
             cols,
-            sides: Sides::Float32(lay_out(raw, cols, copies)),
+            sides: lay(copies),
             copies,
         }
     }
