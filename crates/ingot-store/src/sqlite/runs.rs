@@ -393,7 +393,7 @@ async fn log_batch_in(
         Ok(stages) if stages.first().map(String::as_str) == Some(ACTIVE) => {}
         // A missing or deleted run: its state names the problem.
         Ok(_) => require_live(&info(&mut *tx, run_id).await?)?,
-        // A write refused because the run is missing (the foreign keys) is reported as such.
+        // A refused write: a missing or deleted run is the error to report.
         Err(e) => {
             require_live(&info(&mut *tx, run_id).await?)?;
             return Err(e.into());
@@ -459,21 +459,21 @@ fn stored(m: &MetricPoint) -> (f64, i64) {
     }
 }
 
-/// Appends the two statements that log a chunk of metric points: the points themselves
-/// (repeats of a stored point are ignored) and, for each key, the chunk's latest point as a
-/// conditional upsert of the latest-metric table. Applying chunks one after another leaves
-/// each key's overall latest point, as the upsert only ever moves forward.
-fn push_metric_writes<'q>(
+/// Appends `INSERT INTO <table> (<run_column>, key, step, timestamp, value, is_nan) SELECT ...`
+/// of metric points of one run, each row keyed by that run's `<run_column>` (its id or its
+/// series number). A missing run inserts no rows.
+fn push_metric_rows<'q>(
     query: &mut QueryBuilder<'q, Sqlite>,
+    table: &str,
+    run_column: &str,
     run_id: &'q str,
-    chunk: &'q [MetricPoint],
+    points: impl IntoIterator<Item = &'q MetricPoint>,
 ) {
-    // The points take the run's series number; a missing run inserts none.
-    query.push(
-        "INSERT INTO run_metrics (metric_series, key, step, timestamp, value, is_nan) \
-         SELECT r.metric_series, p.column1, p.column2, p.column3, p.column4, p.column5 FROM (",
-    );
-    query.push_values(chunk, |mut row, m| {
+    query.push(format!(
+        "INSERT INTO {table} ({run_column}, key, step, timestamp, value, is_nan) \
+         SELECT r.{run_column}, p.column1, p.column2, p.column3, p.column4, p.column5 FROM ("
+    ));
+    query.push_values(points, |mut row, m| {
         let (value, is_nan) = stored(m);
         row.push_bind(&m.key)
             .push_bind(m.step)
@@ -483,8 +483,20 @@ fn push_metric_writes<'q>(
     });
     query
         .push(") AS p, runs r WHERE r.run_uuid = ")
-        .push_bind(run_id)
-        .push(" ON CONFLICT DO NOTHING; ");
+        .push_bind(run_id);
+}
+
+/// Appends the two statements that log a chunk of metric points: the points themselves
+/// (repeats of a stored point are ignored) and, for each key, the chunk's latest point as a
+/// conditional upsert of the latest-metric table. Applying chunks one after another leaves
+/// each key's overall latest point, as the upsert only ever moves forward.
+fn push_metric_writes<'q>(
+    query: &mut QueryBuilder<'q, Sqlite>,
+    run_id: &'q str,
+    chunk: &'q [MetricPoint],
+) {
+    push_metric_rows(query, "run_metrics", "metric_series", run_id, chunk);
+    query.push(" ON CONFLICT DO NOTHING; ");
     let mut latest: Vec<&MetricPoint> = Vec::new();
     let mut slots: HashMap<&str, usize> = HashMap::with_capacity(chunk.len());
     for m in chunk {
@@ -502,16 +514,7 @@ fn push_metric_writes<'q>(
             }
         }
     }
-    query.push("INSERT INTO run_latest_metrics (run_uuid, key, step, timestamp, value, is_nan) ");
-    query.push_values(latest, |mut row, m| {
-        let (value, is_nan) = stored(m);
-        row.push_bind(run_id)
-            .push_bind(&m.key)
-            .push_bind(m.step)
-            .push_bind(m.timestamp)
-            .push_bind(value)
-            .push_bind(is_nan);
-    });
+    push_metric_rows(query, "run_latest_metrics", "run_uuid", run_id, latest);
     query.push(
         " ON CONFLICT (run_uuid, key) DO UPDATE SET \
          step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, \
