@@ -17,6 +17,7 @@ use std::pin::Pin;
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::begin_write;
 use crate::{Error, Result};
 
 /// Largest number of writes committed together.
@@ -116,7 +117,7 @@ fn all_failed(count: usize, message: &str) -> Vec<Result<()>> {
 /// (after rolling back) when one write of several was refused and the group must be retried
 /// carefully. A lone write's refusal is its own outcome.
 async fn optimistic(pool: &SqlitePool, group: &[Write]) -> Option<Vec<Result<()>>> {
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+    let mut tx = match begin_write(pool).await {
         Ok(tx) => tx,
         Err(e) => return Some(all_failed(group.len(), &e.to_string())),
     };

@@ -369,7 +369,8 @@ const ROWS_PER_INSERT: usize = 1000;
 /// - params in one insert plus one read-back to enforce write-once;
 /// - one upsert per tag.
 ///
-/// A failure leaves partial writes behind; the group commit rolls the write's savepoint back.
+/// A failure leaves partial writes behind; the group commit rolls them back (see its module
+/// docs).
 async fn log_batch_in(
     tx: &mut SqliteConnection,
     run_id: &str,
