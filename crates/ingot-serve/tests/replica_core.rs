@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ingot_catalog::{FitContext, LoadedModel, TrainEvent, TrainRequest};
-use ingot_core::endpoint_config::MultiModelConfig;
+use ingot_core::endpoint_config::{BatchingConfig, MultiModelConfig};
 use ingot_serve::{InvokeRequest, ModelSource, Protocol, ReplicaCore, ReplicaSpec, ResolvedModel};
 
 struct Files(HashMap<String, Vec<u8>>);
@@ -152,41 +152,42 @@ fn request(body: &str) -> InvokeRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batched_requests_answer_exactly_as_alone() {
-    let bytes = model(3);
-    let hash = format!("{:064x}", 3);
+/// A replica of endpoint `endpoint` serving one model, `bytes` stored under the hash made
+/// from `seed`, with or without dynamic batching.
+async fn one_model_replica(
+    endpoint: &str,
+    model: &str,
+    seed: u64,
+    bytes: Vec<u8>,
+    batching: Option<BatchingConfig>,
+) -> ReplicaCore {
+    let hash = format!("{seed:064x}");
     let step = ResolvedModel {
-        model: "m3".into(),
+        model: model.into(),
         version: 1,
         artifact_hash: hash.clone(),
         size_bytes: bytes.len() as u64,
     };
-    let source: Arc<dyn ModelSource> = Arc::new(Files(HashMap::from([(hash, bytes)])));
-    let spec = |batching| ReplicaSpec {
-        endpoint: "batched".into(),
+    let spec = ReplicaSpec {
+        endpoint: endpoint.into(),
         variant: "a".into(),
-        steps: vec![step.clone()],
+        steps: vec![step],
         multi_model: None,
         batching,
         explain_background: None,
     };
-    let alone = Arc::new(
-        ReplicaCore::start(spec(None), source.clone())
-            .await
-            .unwrap(),
-    );
-    let batched = Arc::new(
-        ReplicaCore::start(
-            spec(Some(ingot_core::endpoint_config::BatchingConfig {
-                max_batch_size: 32,
-                max_delay_us: 20_000,
-            })),
-            source,
-        )
-        .await
-        .unwrap(),
-    );
+    let source: Arc<dyn ModelSource> = Arc::new(Files(HashMap::from([(hash, bytes)])));
+    ReplicaCore::start(spec, source).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_requests_answer_exactly_as_alone() {
+    let alone = one_model_replica("batched", "m3", 3, model(3), None).await;
+    let batching = BatchingConfig {
+        max_batch_size: 32,
+        max_delay_us: 20_000,
+    };
+    let batched = Arc::new(one_model_replica("batched", "m3", 3, model(3), Some(batching)).await);
     let bodies: Vec<String> = (0..64)
         .map(|i| {
             (0..=(i % 3))
@@ -249,35 +250,13 @@ fn xgboost_model() -> Vec<u8> {
 async fn dense_csv_answers_and_errors_as_the_batch_path() {
     let bytes = xgboost_model();
     assert!(LoadedModel::from_bytes(&bytes).unwrap().reads_dense_rows());
-    let hash = format!("{:064x}", 7);
-    let step = ResolvedModel {
-        model: "xgb".into(),
-        version: 1,
-        artifact_hash: hash.clone(),
-        size_bytes: bytes.len() as u64,
-    };
-    let source: Arc<dyn ModelSource> = Arc::new(Files(HashMap::from([(hash, bytes)])));
-    let spec = |batching| ReplicaSpec {
-        endpoint: "xgb".into(),
-        variant: "a".into(),
-        steps: vec![step.clone()],
-        multi_model: None,
-        batching,
-        explain_background: None,
-    };
     // Unbatched CSV takes the dense path; the batcher always decodes a batch.
-    let dense = ReplicaCore::start(spec(None), source.clone())
-        .await
-        .unwrap();
-    let batched = ReplicaCore::start(
-        spec(Some(ingot_core::endpoint_config::BatchingConfig {
-            max_batch_size: 8,
-            max_delay_us: 100,
-        })),
-        source,
-    )
-    .await
-    .unwrap();
+    let dense = one_model_replica("xgb", "xgb", 7, bytes.clone(), None).await;
+    let batching = BatchingConfig {
+        max_batch_size: 8,
+        max_delay_us: 100,
+    };
+    let batched = one_model_replica("xgb", "xgb", 7, bytes, Some(batching)).await;
     let cases: [(&str, &str); 12] = [
         ("text/csv", "0.1,-2\n0.3,-1\n,NA\ninf,-inf\n1,2\n"),
         (
