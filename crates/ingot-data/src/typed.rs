@@ -9,6 +9,7 @@ use ::csv::ByteRecord;
 use arrow_array::RecordBatch;
 use ingot_core::Schema;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Parses CSV against a known schema.
 ///
@@ -75,22 +76,32 @@ pub(crate) fn header_positions(
     schema: &Schema,
 ) -> Result<(Vec<usize>, usize)> {
     let names = header_names(header, false)?;
+    // Per name, where it first and (if it does) second appears: one pass, not one per column.
+    let mut seen: HashMap<&str, (usize, Option<usize>)> = HashMap::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        seen.entry(name.as_ref())
+            .and_modify(|(_, second)| {
+                second.get_or_insert(i);
+            })
+            .or_insert((i, None));
+    }
     let mut positions = Vec::with_capacity(schema.len());
     for field in &schema.fields {
-        let mut found = names.iter().enumerate().filter(|(_, n)| **n == field.name);
-        let Some((first, _)) = found.next() else {
-            return Err(Error::MissingColumn {
-                column: field.name.clone(),
-            });
-        };
-        if let Some((second, _)) = found.next() {
-            return Err(Error::DuplicateColumn {
-                name: field.name.clone(),
-                first: first + 1,
-                second: second + 1,
-            });
+        match seen.get(field.name.as_str()) {
+            None => {
+                return Err(Error::MissingColumn {
+                    column: field.name.clone(),
+                })
+            }
+            Some(&(first, Some(second))) => {
+                return Err(Error::DuplicateColumn {
+                    name: field.name.clone(),
+                    first: first + 1,
+                    second: second + 1,
+                })
+            }
+            Some(&(first, None)) => positions.push(first),
         }
-        positions.push(first);
     }
     Ok((positions, names.len()))
 }

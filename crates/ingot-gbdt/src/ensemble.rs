@@ -3,6 +3,7 @@
 
 use ingot_algo::FeatureImportance;
 
+use crate::packed::PackedForest;
 use crate::perfect::RowBlock;
 use crate::tree::Tree;
 
@@ -42,12 +43,17 @@ pub fn for_each_block(out: &mut [f64], width: usize, score: impl Fn(usize, &mut 
     });
 }
 
+/// Blocks of fewer rows than this walk the trees of a [`PackedForest`] (when there is one) row
+/// by row: the per-tree block walk overlaps memory loads only across rows.
+pub const FEW_ROWS: usize = 4;
+
 /// Scores a row-major matrix (`rows × cols`) into row-major outputs of `width` values per row.
 /// Tree `t` adds to output `t % k`. `init` fills a row before the trees are added and `finish`
-/// maps it afterwards (link function, averaging). Blocks run in parallel ([`for_each_block`]); each row's sum is
-/// taken in tree order, so results do not depend on the thread count.
+/// maps it afterwards (link function, averaging). Blocks run in parallel ([`for_each_block`]);
+/// each row's sum is taken in tree order, so results do not depend on the thread count, nor on
+/// whether `packed` (the same trees packed) scores the few-row blocks.
 pub fn score_matrix(
-    trees: &[Tree],
+    (trees, packed): (&[Tree], Option<&PackedForest>),
     data: &[f64],
     rows: usize,
     cols: usize,
@@ -62,8 +68,22 @@ pub fn score_matrix(
             init(row);
         }
         let rows = RowBlock::new(&data[first * cols..(first + count) * cols], cols, trees);
-        for (t, tree) in trees.iter().enumerate() {
-            tree.add_to_block(&rows, &mut block[t % k..], width);
+        let by_row = count < FEW_ROWS
+            && packed.is_some_and(|forest| {
+                forest.for_each_row(&rows, |j, leaves| {
+                    let row = &mut block[j * width..][..k];
+                    // Tree `t` adds to output `t % k`: a round of `k` trees at a time.
+                    for round in leaves.chunks(k) {
+                        for (out, leaf) in row.iter_mut().zip(round) {
+                            *out += leaf;
+                        }
+                    }
+                })
+            });
+        if !by_row {
+            for (t, tree) in trees.iter().enumerate() {
+                tree.add_to_block(&rows, &mut block[t % k..], width);
+            }
         }
         for row in block.chunks_exact_mut(width) {
             finish(row);

@@ -24,6 +24,7 @@ pub mod grow;
 pub mod histogram;
 mod model;
 pub mod objective;
+pub mod packed;
 mod params;
 pub mod perfect;
 pub mod shap;
@@ -289,6 +290,7 @@ pub fn fit_gbdt(
         preprocessor,
         base_score: boosted.base_score,
         trees: boosted.trees,
+        packed: Default::default(),
     })
 }
 

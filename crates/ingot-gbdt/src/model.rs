@@ -7,6 +7,7 @@ use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions,
 use serde::{Deserialize, Serialize};
 
 use crate::objective::Objective;
+use crate::packed::PackedCache;
 use crate::params::{GbdtParams, ObjectiveKind};
 use crate::tree::Tree;
 use crate::NAME;
@@ -26,6 +27,9 @@ pub struct GbdtModel {
     pub base_score: Vec<f64>,
     /// Trees, round-major: tree `t` adds to output `t % outputs`.
     pub trees: Vec<Tree>,
+    /// The trees packed for few-row scoring, on first use.
+    #[serde(skip)]
+    pub(crate) packed: PackedCache,
 }
 
 impl GbdtModel {
@@ -124,7 +128,7 @@ impl GbdtModel {
     pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
         let k = self.outputs();
         crate::ensemble::score_matrix(
-            &self.trees,
+            (&self.trees, self.packed.forest(&self.trees)),
             data,
             rows,
             self.preprocessor.n_features(),

@@ -23,7 +23,7 @@ const MAX_DEPTH: usize = 10;
 /// Padding may multiply the node count by at most this factor.
 const MAX_BLOWUP: usize = 4;
 /// Rows walked together.
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 /// Rows of a raw feature matrix prepared for block scoring (see the module docs).
 #[derive(Debug)]
@@ -33,19 +33,19 @@ pub struct RowBlock<'a> {
     /// Per row, per feature, `copies` values: missing as `-inf`, missing as `+inf`, then (when
     /// `copies == 4`) the same with near-zero values missing too; stored by groups of
     /// [`LANES`] rows, value-major within a group. Empty when no tree needs it.
-    sides: Sides,
-    copies: usize,
+    pub(crate) sides: Sides,
+    pub(crate) copies: usize,
 }
 
 /// The prepared values of a [`RowBlock`]: exact, or rounded to float32.
 #[derive(Debug)]
-enum Sides {
+pub(crate) enum Sides {
     Exact(Vec<f64>),
     Float32(Vec<f32>),
 }
 
 /// A value type of prepared rows, and the thresholds a [`PerfectTree`] compares it with.
-trait Lane: Copy + PartialOrd {
+pub(crate) trait Lane: Copy + PartialOrd {
     const NEG_INFINITY: Self;
     const INFINITY: Self;
     const ZERO: Self;
@@ -89,7 +89,7 @@ impl Lane for f32 {
 
 /// The largest f32 at or below `t` (`-inf` below the f32 range): for every f32 `x`,
 /// `x > below_f32(t)` exactly when `f64::from(x) > t`.
-fn below_f32(t: f64) -> f32 {
+pub(crate) fn below_f32(t: f64) -> f32 {
     let r = t as f32;
     if f64::from(r) > t {
         r.next_down()
@@ -100,7 +100,7 @@ fn below_f32(t: f64) -> f32 {
 
 /// The values a group of [`LANES`] rows spans: a power of two, so a masked index into a
 /// group needs no bounds check.
-fn group_span(cols: usize, copies: usize) -> usize {
+pub(crate) fn group_span(cols: usize, copies: usize) -> usize {
     // `1 << bits` rather than `next_power_of_two`, so the compiler knows it is one.
     let bits = (LANES * cols * copies).next_power_of_two().trailing_zeros();
     1 << bits
@@ -213,23 +213,23 @@ impl<'a> RowBlock<'a> {
 /// one unused slot), so a step indexes each with the node number directly.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PerfectTree {
-    depth: usize,
+    pub(crate) depth: usize,
     /// Threshold per internal node (`+inf` for padding: nothing is above it).
-    thresholds: Vec<f64>,
+    pub(crate) thresholds: Vec<f64>,
     /// The same as float32 values, for float32 blocks: the largest float32 at or below each.
-    thresholds32: Vec<f32>,
+    pub(crate) thresholds32: Vec<f32>,
     /// Per internal node, where its value sits in a group of a two-copy [`RowBlock`]: `(2 *
     /// feature + side) * LANES`, `side` 0 for missing-goes-left and 1 for missing-goes-right
     /// (0 for padding).
-    in_two: Vec<u32>,
+    pub(crate) in_two: Vec<u32>,
     /// The same within a four-copy block: `(4 * feature + 2 * zero_missing + side) * LANES`.
-    in_four: Vec<u32>,
+    pub(crate) in_four: Vec<u32>,
     /// Leaf value per bottom slot (`2^depth` of them).
-    bottom: Vec<f64>,
+    pub(crate) bottom: Vec<f64>,
     /// The largest feature index any node reads.
-    max_feature: usize,
+    pub(crate) max_feature: usize,
     /// Whether some node treats zero as missing (it needs a four-copy [`RowBlock`]).
-    zero_missing: bool,
+    pub(crate) zero_missing: bool,
 }
 
 impl PerfectTree {
@@ -425,13 +425,17 @@ fn depth_of(nodes: &[Node], i: usize, level: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tree::Tree;
     use rand::{Rng, SeedableRng};
 
     /// A random tree of at most `max_depth` levels over `features` inputs.
-    fn random_tree(rng: &mut rand::rngs::StdRng, features: u32, max_depth: usize) -> Tree {
+    pub(crate) fn random_tree(
+        rng: &mut rand::rngs::StdRng,
+        features: u32,
+        max_depth: usize,
+    ) -> Tree {
         fn grow(
             rng: &mut rand::rngs::StdRng,
             nodes: &mut Vec<Node>,

@@ -5,6 +5,8 @@ use arrow_array::RecordBatch;
 use ingot_algo::preprocess::{ColumnEncoder, Preprocessor};
 use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions, Result};
 use ingot_core::{ColumnType, Schema, Task};
+use ingot_gbdt::ensemble::FEW_ROWS;
+use ingot_gbdt::packed::PackedForest;
 use ingot_gbdt::perfect::RowBlock;
 use ingot_gbdt::shap::Cover;
 use ingot_gbdt::tree::Tree;
@@ -99,6 +101,8 @@ pub struct ImportedModel {
     classes: Option<Vec<String>>,
     preprocessor: Preprocessor,
     payload: Vec<u8>,
+    /// The trees packed for few-row scoring, when they can be.
+    packed: Option<PackedForest>,
 }
 
 /// Checks a schema against the ensemble (one numeric column per feature) and builds the raw
@@ -180,6 +184,7 @@ impl ImportedModel {
         let classes = classes_for(format, &ensemble, classes)?;
         Ok(ImportedModel {
             format,
+            packed: PackedForest::build(&ensemble.trees),
             ensemble,
             classes,
             preprocessor,
@@ -255,7 +260,7 @@ impl ImportedModel {
         }
         let width = self.prediction_width();
         ingot_gbdt::ensemble::score_matrix(
-            &e.trees,
+            (&e.trees, self.packed.as_ref()),
             data,
             rows,
             e.num_features,
@@ -289,13 +294,28 @@ impl ImportedModel {
             // 0.0), then join the float32 sums in tree order, as XGBoost adds them. XGBoost
             // compares float32 features, so the walk reads them as float32.
             let rows = RowBlock::float32(block, cols, &e.trees);
-            let mut leaves = vec![0f64; n];
-            for (t, tree) in e.trees.iter().enumerate() {
-                leaves.fill(0.0);
-                tree.add_to_block(&rows, &mut leaves, 1);
-                let output = t % k;
-                for (row, leaf) in margins.chunks_exact_mut(k).zip(&leaves) {
-                    row[output] += *leaf as f32;
+            let by_row = n < FEW_ROWS
+                && self.packed.as_ref().is_some_and(|forest| {
+                    forest.for_each_row(&rows, |j, leaves| {
+                        let row = &mut margins[j * k..][..k];
+                        // Tree `t` adds to output `t % k`: a round of `k` trees at a time.
+                        for round in leaves.chunks(k) {
+                            for (m, leaf) in row.iter_mut().zip(round) {
+                                // As the tree walk below gives it: the leaf added to 0.0.
+                                *m += (0.0 + *leaf) as f32;
+                            }
+                        }
+                    })
+                });
+            if !by_row {
+                let mut leaves = vec![0f64; n];
+                for (t, tree) in e.trees.iter().enumerate() {
+                    leaves.fill(0.0);
+                    tree.add_to_block(&rows, &mut leaves, 1);
+                    let output = t % k;
+                    for (row, leaf) in margins.chunks_exact_mut(k).zip(&leaves) {
+                        row[output] += *leaf as f32;
+                    }
                 }
             }
             for (row_out, row) in block_out

@@ -431,6 +431,7 @@ pub fn fit_forest(
         preprocessor,
         trees,
         oob_score: oob,
+        packed: Default::default(),
     })
 }
 

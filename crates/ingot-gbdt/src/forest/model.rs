@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::params::ForestParams;
 use super::NAME;
+use crate::packed::PackedCache;
 use crate::tree::Tree;
 
 /// Index of the largest value (the first on ties).
@@ -37,6 +38,9 @@ pub struct ForestModel {
     pub trees: Vec<Tree>,
     /// Out-of-bag accuracy or R², when measured.
     pub oob_score: Option<f64>,
+    /// The trees packed for few-row scoring, on first use.
+    #[serde(skip)]
+    pub(crate) packed: PackedCache,
 }
 
 impl ForestModel {
@@ -98,7 +102,7 @@ impl ForestModel {
     /// Predicts a row-major raw matrix (`rows × n_features`) into row-major outputs.
     pub fn predict_matrix(&self, data: &[f64], rows: usize) -> Vec<f64> {
         crate::ensemble::score_matrix(
-            &self.trees,
+            (&self.trees, self.packed.forest(&self.trees)),
             data,
             rows,
             self.preprocessor.n_features(),

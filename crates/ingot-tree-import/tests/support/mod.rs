@@ -185,6 +185,20 @@ pub fn check_case(format: &str, case: &Value, tolerance: f64) {
     let expected = flat(&case["expected"]);
     let width = expected.len() / rows.len();
     let ours = peer_layout(&predictions, width);
+    // One to three rows at a time (the packed forest's row walk) score what the batch does.
+    let cols = features.len();
+    let (mut few, mut start) = (Vec::new(), 0);
+    for size in [1, 2, 3].into_iter().cycle() {
+        if start == rows.len() {
+            break;
+        }
+        let n = size.min(rows.len() - start);
+        let part = &dense[start * cols..(start + n) * cols];
+        let scored = model.predict_dense(part, n).unwrap().unwrap();
+        few.extend(peer_layout(&scored, width));
+        start += n;
+    }
+    assert_eq!(few, ours, "{name}: one to three rows at a time");
     let pred_err = assert_close(
         &format!("{name} predictions"),
         &ours,
