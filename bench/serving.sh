@@ -3,7 +3,8 @@
 # (`/invocations` and Open Inference Protocol v2) and by `mlflow models serve`, loaded with
 # `oha` at fixed concurrency levels. Reports throughput, p50 and p99 for 1-row and 100-row
 # requests, the throughput and p99 ratios, the single-row p99 at half of Ingot's peak
-# throughput, and cold start (deploy → first successful answer).
+# throughput (with a no-work control endpoint at the same rate), and cold start (deploy → first
+# successful answer).
 #
 # usage: bench/serving.sh
 # env:   BENCH_SECONDS      seconds per load run (default 10)
@@ -59,11 +60,12 @@ for i in $(seq 3000); do
 done
 mlflow_cold=$(echo "$(now) - $start" | bc)
 
-load() { # name url content-type body concurrency [rate]
-    local rate=()
+load() { # name url content-type body concurrency [rate]; body "-" sends a GET
+    local rate=() request=(-m POST -H "content-type: $3" -D "$4")
     [ -n "${6:-}" ] && rate=(-q "$6")
-    oha -z "${seconds}s" -c "$5" "${rate[@]}" --no-tui --output-format json -m POST \
-        -H "content-type: $3" -D "$4" "$2" >"$work/oha.json"
+    [ "$4" = - ] && request=()
+    oha -z "${seconds}s" -c "$5" "${rate[@]}" --no-tui --output-format json "${request[@]}" \
+        "$2" >"$work/oha.json"
     "$python" - "$1" "$5" "$work/oha.json" <<'PY'
 import json, sys
 name, concurrency, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -90,6 +92,10 @@ done
 peak="$("$python" -c "import json,sys; print(max(json.loads(l)['rps'] for l in open('$results') if json.loads(l)['case']=='ingot-1row'))")"
 half="$("$python" -c "print(max(1, int($peak / 2)))")"
 load ingot-1row-half-peak "$ingot/endpoints/bench/invocations" "text/csv; header=present" "$work/one.csv" 8 "$half" | tee -a "$results"
+# Control: the same offered load on an endpoint that does no work (`/v2/health/live` answers
+# from the front, no replica, no model). Its p99 is the floor this machine and oha's pacing
+# (a 1 ms timer: requests leave in bursts of rate/1000) put under any server at this rate.
+load ingot-health-half-peak "$ingot/v2/health/live" - - 8 "$half" | tee -a "$results"
 
 "$python" - "$results" "$ingot_cold" "$mlflow_cold" <<'PY'
 import json, sys
