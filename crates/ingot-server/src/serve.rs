@@ -1,5 +1,6 @@
 //! Binding and running the server: loopback by default, and no non-loopback bind without auth.
 
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
@@ -50,6 +51,12 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Answers leave as soon as they are written: no Nagle delay behind an unacknowledged one.
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
