@@ -1,6 +1,8 @@
 //! What every tree ensemble shares at prediction time: block-parallel scoring of a row-major
 //! matrix through a list of trees, and split-count / gain feature importance.
 
+use std::cell::Cell;
+
 use ingot_algo::FeatureImportance;
 
 use crate::packed::PackedForest;
@@ -18,16 +20,43 @@ pub fn block_rows(rows: usize) -> usize {
     rows.div_ceil(blocks).next_multiple_of(8).clamp(1, BLOCK)
 }
 
+thread_local! {
+    /// Set while [`on_this_thread`] runs: blocks are scored here, one after another.
+    static ONE_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with every block [`for_each_block`] scores on this thread scored on this thread,
+/// in order. For callers that already score other requests in parallel (a busy replica),
+/// where handing half a request to the rayon pool only adds thread hand-offs.
+pub fn on_this_thread<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the previous setting, also when `f` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ONE_THREAD.set(self.0);
+        }
+    }
+    let _restore = Restore(ONE_THREAD.replace(true));
+    f()
+}
+
 /// Calls `score(first, block)` for each block of [`block_rows`] rows of `out` (`width` values
 /// per row; `first` is the block's first row). The first block is scored on the calling
 /// thread while the rayon pool scores the others, so a request of two blocks never waits for
-/// a pool thread to wake up before its scoring starts.
+/// a pool thread to wake up before its scoring starts; under [`on_this_thread`] the calling
+/// thread scores them all.
 pub fn for_each_block(out: &mut [f64], width: usize, score: impl Fn(usize, &mut [f64]) + Sync) {
     let width = width.max(1);
     let size = block_rows(out.len() / width);
     if out.len() <= size * width {
         // One block (single rows among them): no scope to set up.
         score(0, out);
+        return;
+    }
+    if ONE_THREAD.get() {
+        for (b, block) in out.chunks_mut(size * width).enumerate() {
+            score(b * size, block);
+        }
         return;
     }
     let mut blocks = out.chunks_mut(size * width).enumerate();
@@ -125,6 +154,30 @@ mod tests {
         assert_eq!(block_rows(1000), 64);
         assert_eq!(block_rows(3), 8);
         assert_eq!(block_rows(0), 1);
+    }
+
+    #[test]
+    fn on_this_thread_scores_every_block_here_in_order() {
+        let here = std::thread::current().id();
+        let mut out = vec![0.0; 1000];
+        let seen = std::sync::Mutex::new(Vec::new());
+        on_this_thread(|| {
+            for_each_block(&mut out, 1, |first, block| {
+                seen.lock()
+                    .unwrap()
+                    .push((first, std::thread::current().id()));
+                block.fill(first as f64);
+            })
+        });
+        let seen = seen.into_inner().unwrap();
+        let firsts: Vec<usize> = seen.iter().map(|(first, _)| *first).collect();
+        assert_eq!(firsts, (0..1000).step_by(64).collect::<Vec<_>>());
+        assert!(seen.iter().all(|(_, thread)| *thread == here));
+        assert_eq!(out[999], 960.0);
+        // The setting ends with the call, also when it panics.
+        assert!(!ONE_THREAD.get());
+        let _ = std::panic::catch_unwind(|| on_this_thread(|| panic!("scoring failed")));
+        assert!(!ONE_THREAD.get());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! request) and answers [`InvokeRequest`]s: decode the body, score (batched or alone), encode.
 //! The same code runs inside the server process and inside replica child processes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +28,25 @@ pub struct ReplicaCore {
     models: Option<ModelLru>,
     /// KernelSHAP background of the fixed pipeline (`EndpointConfig.explain`).
     background: Option<Arc<KernelBackground>>,
+    /// Requests being answered now.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// Counts one more; also returns how many were in flight with it.
+    fn enter(count: &Arc<AtomicUsize>) -> (InFlight, usize) {
+        let others = count.fetch_add(1, Ordering::Relaxed);
+        (InFlight(count.clone()), others)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl ReplicaCore {
@@ -71,6 +91,7 @@ impl ReplicaCore {
             fixed,
             models,
             background,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -100,6 +121,7 @@ impl ReplicaCore {
     /// Answers one request.
     pub async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResponse> {
         let started = Instant::now();
+        let (_in_flight, others) = InFlight::enter(&self.in_flight);
         let (served, batcher) = match (&self.fixed, &self.models) {
             (Some((served, batcher)), _) => (served.clone(), batcher.as_ref()),
             (None, Some(lru)) => {
@@ -148,6 +170,15 @@ impl ReplicaCore {
                         );
                     }
                     encode(&request, &decoded, &predictions, &model_version)
+                };
+                // With other requests in flight, the cores already have work: a request is
+                // scored on one thread rather than split across the rayon pool.
+                let work = move || {
+                    if others > 0 {
+                        ingot_gbdt::ensemble::on_this_thread(work)
+                    } else {
+                        work()
+                    }
                 };
                 if inline {
                     work()?
