@@ -254,7 +254,7 @@ impl PackedCache {
 mod tests {
     use super::*;
     use crate::ensemble::score_matrix;
-    use crate::perfect::tests::random_tree;
+    use crate::perfect::tests::{numeric_node, random_tree};
     use crate::tree::Node;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
@@ -326,20 +326,7 @@ mod tests {
 
     #[test]
     fn declines_trees_without_the_layout_and_deep_outliers() {
-        let node = |threshold: f64, left: i32, right: i32| Node {
-            feature: 0,
-            threshold,
-            categories: Vec::new(),
-            default_left: true,
-            zero_missing: false,
-            unknown_right: false,
-            left,
-            right,
-            gain: 0.0,
-            count: 0,
-            hessian: 0.0,
-            value: 0.0,
-        };
+        let node = numeric_node;
         let stump = || {
             Tree::new(
                 vec![node(0.5, -1, -2)],

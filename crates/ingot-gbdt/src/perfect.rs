@@ -571,11 +571,11 @@ pub(crate) mod tests {
         assert_eq!(below_f32(f64::NEG_INFINITY), f32::NEG_INFINITY);
     }
 
-    #[test]
-    fn declines_categorical_deep_and_malformed_trees() {
-        let node = |left: i32, right: i32| Node {
+    /// A numeric node on feature 0 sending missing values left.
+    pub(crate) fn numeric_node(threshold: f64, left: i32, right: i32) -> Node {
+        Node {
             feature: 0,
-            threshold: 0.0,
+            threshold,
             categories: Vec::new(),
             default_left: true,
             zero_missing: false,
@@ -586,7 +586,12 @@ pub(crate) mod tests {
             count: 0,
             hessian: 0.0,
             value: 0.0,
-        };
+        }
+    }
+
+    #[test]
+    fn declines_categorical_deep_and_malformed_trees() {
+        let node = |left: i32, right: i32| numeric_node(0.0, left, right);
         // A chain 12 levels deep.
         let chain: Vec<Node> = (0..12)
             .map(|i| node(if i < 11 { i + 1 } else { -1 }, !(i + 1)))
