@@ -365,27 +365,52 @@ impl PerfectTree {
         };
         let span = group_span(block.cols, block.copies);
         let rows = block.rows();
-        for g in 0..rows.div_ceil(LANES) {
-            let group = &sides[g * span..][..span];
-            // `i < N - 1` before each of the `D` steps, so the mask changes no index; it lets
-            // the compiler drop the bounds checks on the node arrays. Likewise every node reads
-            // a value of its row (checked by the caller), below `span`, a power of two.
-            let step = |i: usize, lane: usize| {
-                let i = i & (N - 1);
-                let x = group[(columns[i] as usize + lane) & (span - 1)];
-                2 * i + 1 + usize::from(x > thresholds[i])
-            };
+        // `i < N - 1` before each of the `D` steps, so the mask changes no index; it lets the
+        // compiler drop the bounds checks on the node arrays. Likewise every node reads a
+        // value of its row (checked by the caller), below `span`, a power of two.
+        let step = |group: &[T], i: usize, lane: usize| {
+            let i = i & (N - 1);
+            let x = group[(columns[i] as usize + lane) & (span - 1)];
+            2 * i + 1 + usize::from(x > thresholds[i])
+        };
+        // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.
+        let leaf = |i: usize| bottom[(i + 1) & (N - 1)];
+        let groups = rows.div_ceil(LANES);
+        let mut g = 0;
+        while g < groups {
             let first = g * LANES;
-            // After `D` steps `i` is in `N - 1 ..= 2N - 2`: bottom slot `i + 1 - N`.
-            let leaf = |i: usize| bottom[(i + 1) & (N - 1)];
+            let group = &sides[g * span..][..span];
             let valid = (rows - first).min(LANES);
+            // Rows in the group after this one, if any.
+            let next_valid = (rows - first - valid).min(LANES);
+            if valid == LANES && 2 * next_valid >= LANES {
+                // Two groups walk together: sixteen independent chains of loads. A partial
+                // second group walks its padding lanes too (on zeros); only real rows take
+                // their leaves.
+                let other = &sides[(g + 1) * span..][..span];
+                let (mut at, mut on) = ([0usize; LANES], [0usize; LANES]);
+                for _ in 0..D {
+                    for (lane, (i, j)) in at.iter_mut().zip(&mut on).enumerate() {
+                        *i = step(group, *i, lane);
+                        *j = step(other, *j, lane);
+                    }
+                }
+                for (lane, i) in at.iter().enumerate() {
+                    out[(first + lane) * stride] += leaf(*i);
+                }
+                for (lane, j) in on.iter().enumerate().take(next_valid) {
+                    out[(first + LANES + lane) * stride] += leaf(*j);
+                }
+                g += 2;
+                continue;
+            }
             if 2 * valid >= LANES {
                 // A partial last group that is at least half full walks its padding lanes too
                 // (on zeros): only the real rows take their leaves.
                 let mut at = [0usize; LANES];
                 for _ in 0..D {
                     for (lane, i) in at.iter_mut().enumerate() {
-                        *i = step(*i, lane);
+                        *i = step(group, *i, lane);
                     }
                 }
                 for (lane, i) in at.iter().enumerate().take(valid) {
@@ -396,11 +421,12 @@ impl PerfectTree {
                 for lane in 0..valid {
                     let mut i = 0;
                     for _ in 0..D {
-                        i = step(i, lane);
+                        i = step(group, i, lane);
                     }
                     out[(first + lane) * stride] += leaf(i);
                 }
             }
+            g += 1;
         }
     }
 }
