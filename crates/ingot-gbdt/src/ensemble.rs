@@ -99,14 +99,8 @@ pub fn score_matrix(
         let rows = RowBlock::new(&data[first * cols..(first + count) * cols], cols, trees);
         let by_row = count < FEW_ROWS
             && packed.is_some_and(|forest| {
-                forest.for_each_row(&rows, |j, leaves| {
-                    let row = &mut block[j * width..][..k];
-                    // Tree `t` adds to output `t % k`: a round of `k` trees at a time.
-                    for round in leaves.chunks(k) {
-                        for (out, leaf) in row.iter_mut().zip(round) {
-                            *out += leaf;
-                        }
-                    }
+                forest.add_leaves(&rows, k, |j, output, leaf| {
+                    block[j * width + output] += leaf;
                 })
             });
         if !by_row {

@@ -98,26 +98,37 @@ impl PackedForest {
             threshold: f64::INFINITY,
             column: 0,
         };
+        let padding32 = Packed {
+            threshold: f32::INFINITY,
+            column: 0,
+        };
         let mut forest = PackedForest {
             depth,
             trees: trees.len(),
             four,
             nodes: vec![padding; trees.len() * slots],
-            nodes32: Vec::new(),
+            nodes32: vec![padding32; trees.len() * slots],
             leaves: vec![0.0; trees.len() * slots],
         };
         for (t, shape) in shapes.iter().enumerate() {
             let nodes = &mut forest.nodes[t * slots..][..slots];
+            let nodes32 = &mut forest.nodes32[t * slots..][..slots];
             let leaves = &mut forest.leaves[t * slots..][..slots];
             match shape {
                 Shape::Leaf(value) => leaves.fill(*value),
                 Shape::Laid(p) => {
                     let columns = if four { &p.in_four } else { &p.in_two };
                     let internal = (1usize << p.depth) - 1;
-                    for (i, node) in nodes.iter_mut().enumerate().take(internal) {
+                    let both = nodes.iter_mut().zip(nodes32.iter_mut());
+                    for (i, (node, node32)) in both.enumerate().take(internal) {
+                        let column = columns[i];
                         *node = Packed {
                             threshold: p.thresholds[i],
-                            column: columns[i],
+                            column,
+                        };
+                        *node32 = Packed {
+                            threshold: p.thresholds32[i],
+                            column,
                         };
                     }
                     // Leaf `s` fills the `2^(depth - d)` slots below its padding subtree;
@@ -129,27 +140,33 @@ impl PackedForest {
                 }
             }
         }
-        forest.nodes32 = forest
-            .nodes
-            .iter()
-            .map(|n| Packed {
-                threshold: crate::perfect::below_f32(n.threshold),
-                column: n.column,
-            })
-            .collect();
         Some(forest)
     }
 
-    /// Calls `each(row, leaves)` for every row of `block` in order, `leaves` holding each
-    /// tree's leaf for that row in tree order; returns `false` (calling nothing) when the
+    /// Calls `add(row, output, leaf)` for every row of `block` and every tree in tree order,
+    /// tree `t` adding to output `t % outputs`; returns `false` (calling nothing) when the
     /// block was not prepared for these trees.
-    pub fn for_each_row(&self, block: &RowBlock, mut each: impl FnMut(usize, &[f64])) -> bool {
+    pub fn add_leaves(
+        &self,
+        block: &RowBlock,
+        outputs: usize,
+        mut add: impl FnMut(usize, usize, f64),
+    ) -> bool {
+        let outputs = outputs.max(1);
         let mut leaves = vec![0.0; self.trees];
         for row in 0..block.rows() {
             if !self.row_leaves(block, row, &mut leaves) {
                 return false;
             }
-            each(row, &leaves);
+            // `t % outputs` counted, not divided, per tree.
+            let mut output = 0;
+            for &leaf in &leaves {
+                add(row, output, leaf);
+                output += 1;
+                if output == outputs {
+                    output = 0;
+                }
+            }
         }
         true
     }
@@ -322,6 +339,42 @@ mod tests {
             }
         }
         assert!(single_leaves > 0, "no single-leaf tree was packed");
+    }
+
+    #[test]
+    fn float32_rows_compare_with_the_trees_float32_thresholds() {
+        let cols = 4;
+        for seed in 0..10 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            // Thresholds no float32 holds, and values close enough that rounding matters.
+            let mut trees = laid_out_trees(&mut rng, 21, cols);
+            for tree in &mut trees {
+                for node in &mut tree.nodes {
+                    node.threshold += rng.gen_range(-1e-7..1e-7);
+                }
+                tree.rebuild();
+            }
+            let thresholds: Vec<f64> = trees
+                .iter()
+                .flat_map(|t| t.nodes.iter().map(|n| n.threshold))
+                .collect();
+            let data: Vec<f64> = (0..3 * cols)
+                .map(|_| {
+                    thresholds[rng.gen_range(0..thresholds.len())] + rng.gen_range(-1e-7..1e-7)
+                })
+                .collect();
+            let forest = PackedForest::build(&trees).expect("laid-out trees pack");
+            let block = RowBlock::float32(&data, cols, &trees);
+            let mut leaves = vec![0.0; trees.len()];
+            for row in 0..3 {
+                assert!(forest.row_leaves(&block, row, &mut leaves));
+                for (t, tree) in trees.iter().enumerate() {
+                    let mut walked = vec![0.0; 3];
+                    tree.add_to_block(&block, &mut walked, 1);
+                    assert_eq!(leaves[t], walked[row], "seed {seed}, row {row}, tree {t}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -89,7 +89,7 @@ impl Lane for f32 {
 
 /// The largest f32 at or below `t` (`-inf` below the f32 range): for every f32 `x`,
 /// `x > below_f32(t)` exactly when `f64::from(x) > t`.
-pub(crate) fn below_f32(t: f64) -> f32 {
+fn below_f32(t: f64) -> f32 {
     let r = t as f32;
     if f64::from(r) > t {
         r.next_down()
@@ -405,8 +405,9 @@ impl PerfectTree {
                 continue;
             }
             if 2 * valid >= LANES {
-                // A partial last group that is at least half full walks its padding lanes too
-                // (on zeros): only the real rows take their leaves.
+                // A group walked alone (full, before a small last group; or a last group at
+                // least half full, whose padding lanes walk on zeros): only real rows take
+                // their leaves.
                 let mut at = [0usize; LANES];
                 for _ in 0..D {
                     for (lane, i) in at.iter_mut().enumerate() {

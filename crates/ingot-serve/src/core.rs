@@ -29,21 +29,21 @@ pub struct ReplicaCore {
     /// KernelSHAP background of the fixed pipeline (`EndpointConfig.explain`).
     background: Option<Arc<KernelBackground>>,
     /// Requests being answered now.
-    in_flight: Arc<AtomicUsize>,
+    in_flight: AtomicUsize,
 }
 
 /// Counts a request in flight until dropped.
-struct InFlight(Arc<AtomicUsize>);
+struct InFlight<'a>(&'a AtomicUsize);
 
-impl InFlight {
+impl InFlight<'_> {
     /// Counts one more; also returns how many were in flight with it.
-    fn enter(count: &Arc<AtomicUsize>) -> (InFlight, usize) {
+    fn enter(count: &AtomicUsize) -> (InFlight<'_>, usize) {
         let others = count.fetch_add(1, Ordering::Relaxed);
-        (InFlight(count.clone()), others)
+        (InFlight(count), others)
     }
 }
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
@@ -91,7 +91,7 @@ impl ReplicaCore {
             fixed,
             models,
             background,
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            in_flight: AtomicUsize::new(0),
         })
     }
 

@@ -296,15 +296,9 @@ impl ImportedModel {
             let rows = RowBlock::float32(block, cols, &e.trees);
             let by_row = n < FEW_ROWS
                 && self.packed.as_ref().is_some_and(|forest| {
-                    forest.for_each_row(&rows, |j, leaves| {
-                        let row = &mut margins[j * k..][..k];
-                        // Tree `t` adds to output `t % k`: a round of `k` trees at a time.
-                        for round in leaves.chunks(k) {
-                            for (m, leaf) in row.iter_mut().zip(round) {
-                                // As the tree walk below gives it: the leaf added to 0.0.
-                                *m += (0.0 + *leaf) as f32;
-                            }
-                        }
+                    forest.add_leaves(&rows, k, |j, output, leaf| {
+                        // As the tree walk below gives it: the leaf added to 0.0.
+                        margins[j * k + output] += (0.0 + leaf) as f32;
                     })
                 });
             if !by_row {
