@@ -190,16 +190,25 @@ async fn shadows_see_traffic_but_never_answer() {
         assert_eq!(reply.header("x-ingot-variant"), "prod");
         assert_eq!(reply.header("x-ingot-model"), "shapes:1");
     }
-    // The shadow's numbers sit beside production's.
-    let mut shadow_calls = 0;
-    for _ in 0..100 {
+    // The shadow's numbers sit beside production's. Its copies are answered in the
+    // background, so wait until its count has stopped moving with nothing in flight.
+    let mut shadow_calls = u64::MAX;
+    let mut unchanged_polls = 0;
+    for _ in 0..500 {
         let endpoint = app.get("/api/v1/endpoints/shadowed").await.json();
         let variants = endpoint["variants"].as_array().unwrap().clone();
         let shadow = variants.iter().find(|v| v["shadow"] == true).unwrap();
         let prod = variants.iter().find(|v| v["variant"] == "prod").unwrap();
         assert_eq!(prod["invocations"], 400);
-        shadow_calls = shadow["invocations"].as_u64().unwrap();
-        if shadow_calls >= 120 {
+        let calls = shadow["invocations"].as_u64().unwrap();
+        let idle = shadow["in_flight"] == 0;
+        unchanged_polls = if calls == shadow_calls && idle {
+            unchanged_polls + 1
+        } else {
+            0
+        };
+        shadow_calls = calls;
+        if unchanged_polls >= 10 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
