@@ -27,6 +27,23 @@ struct Packed<T> {
     column: u32,
 }
 
+/// Which values a packed forest's thresholds are compared with: the exact values of
+/// [`RowBlock::new`], or the float32 ones of [`RowBlock::float32`]. A model reads its rows one
+/// way, so a forest packs only the thresholds that way needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Exact,
+    Float32,
+}
+
+/// Per tree, `2^depth` node slots (the last unused), heap order, in one precision.
+#[derive(Debug, Clone, PartialEq)]
+enum Nodes {
+    Exact(Vec<Packed<f64>>),
+    /// Float32 thresholds: each tree's own (the largest float32 at or below its threshold).
+    Float32(Vec<Packed<f32>>),
+}
+
 /// An ensemble's trees packed for few-row scoring (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedForest {
@@ -34,29 +51,9 @@ pub struct PackedForest {
     trees: usize,
     /// Whether the columns index a four-copy [`RowBlock`] (some node treats zero as missing).
     four: bool,
-    /// Per tree, `2^depth` node slots (the last unused), heap order.
-    nodes: Vec<Packed<f64>>,
-    /// The same with float32 thresholds (the largest float32 at or below each).
-    nodes32: Vec<Packed<f32>>,
+    nodes: Nodes,
     /// Per tree, `2^depth` bottom slots.
     leaves: Vec<f64>,
-}
-
-/// A value type of prepared rows and the packed nodes compared with it.
-trait PackedLane: Lane {
-    fn nodes(forest: &PackedForest) -> &[Packed<Self>];
-}
-
-impl PackedLane for f64 {
-    fn nodes(forest: &PackedForest) -> &[Packed<f64>] {
-        &forest.nodes
-    }
-}
-
-impl PackedLane for f32 {
-    fn nodes(forest: &PackedForest) -> &[Packed<f32>] {
-        &forest.nodes32
-    }
 }
 
 /// A tree's shape for packing: its fixed-depth layout, or a single leaf.
@@ -66,10 +63,11 @@ enum Shape<'a> {
 }
 
 impl PackedForest {
-    /// Packs `trees`, or `None` when some tree has no fixed-depth layout (and is not a single
-    /// leaf), when the common depth would more than double the steps of a row's walk (one
-    /// deep tree among stumps), or when the forest would take more than [`MAX_SLOTS`].
-    pub fn build(trees: &[Tree]) -> Option<PackedForest> {
+    /// Packs `trees` for rows read at `precision`, or `None` when some tree has no fixed-depth
+    /// layout (and is not a single leaf), when the common depth would more than double the
+    /// steps of a row's walk (one deep tree among stumps), or when the forest would take more
+    /// than [`MAX_SLOTS`].
+    pub fn build(trees: &[Tree], precision: Precision) -> Option<PackedForest> {
         let shapes: Vec<Shape> = trees
             .iter()
             .map(|tree| match (tree.perfect(), &tree.leaf_values[..]) {
@@ -94,43 +92,11 @@ impl PackedForest {
             .iter()
             .any(|s| matches!(s, Shape::Laid(p) if p.zero_missing));
         let slots = 1usize << depth;
-        let padding = Packed {
-            threshold: f64::INFINITY,
-            column: 0,
-        };
-        let padding32 = Packed {
-            threshold: f32::INFINITY,
-            column: 0,
-        };
-        let mut forest = PackedForest {
-            depth,
-            trees: trees.len(),
-            four,
-            nodes: vec![padding; trees.len() * slots],
-            nodes32: vec![padding32; trees.len() * slots],
-            leaves: vec![0.0; trees.len() * slots],
-        };
-        for (t, shape) in shapes.iter().enumerate() {
-            let nodes = &mut forest.nodes[t * slots..][..slots];
-            let nodes32 = &mut forest.nodes32[t * slots..][..slots];
-            let leaves = &mut forest.leaves[t * slots..][..slots];
+        let mut leaves = vec![0.0; trees.len() * slots];
+        for (shape, leaves) in shapes.iter().zip(leaves.chunks_mut(slots)) {
             match shape {
                 Shape::Leaf(value) => leaves.fill(*value),
                 Shape::Laid(p) => {
-                    let columns = if four { &p.in_four } else { &p.in_two };
-                    let internal = (1usize << p.depth) - 1;
-                    let both = nodes.iter_mut().zip(nodes32.iter_mut());
-                    for (i, (node, node32)) in both.enumerate().take(internal) {
-                        let column = columns[i];
-                        *node = Packed {
-                            threshold: p.thresholds[i],
-                            column,
-                        };
-                        *node32 = Packed {
-                            threshold: p.thresholds32[i],
-                            column,
-                        };
-                    }
                     // Leaf `s` fills the `2^(depth - d)` slots below its padding subtree;
                     // the walk reaches the first of them.
                     let spread = 1usize << (depth - p.depth);
@@ -140,7 +106,25 @@ impl PackedForest {
                 }
             }
         }
-        Some(forest)
+        let nodes = match precision {
+            Precision::Exact => Nodes::Exact(pack_nodes(&shapes, slots, four)),
+            Precision::Float32 => Nodes::Float32(pack_nodes(&shapes, slots, four)),
+        };
+        Some(PackedForest {
+            depth,
+            trees: trees.len(),
+            four,
+            nodes,
+            leaves,
+        })
+    }
+
+    /// The values this forest's thresholds are compared with.
+    pub fn precision(&self) -> Precision {
+        match self.nodes {
+            Nodes::Exact(_) => Precision::Exact,
+            Nodes::Float32(_) => Precision::Float32,
+        }
     }
 
     /// Calls `add(row, output, leaf)` for every row of `block` and every tree in tree order,
@@ -173,7 +157,7 @@ impl PackedForest {
 
     /// Writes each tree's leaf for row `row` of `block` into `leaves` (one per tree, in tree
     /// order), or returns `false` (writing nothing) when the block was not prepared for these
-    /// trees.
+    /// trees or reads its values at another precision than the forest was packed for.
     ///
     /// # Panics
     /// When `row` is past the block's rows or `leaves` is not one per tree.
@@ -183,16 +167,22 @@ impl PackedForest {
         if block.copies != if self.four { 4 } else { 2 } {
             return false;
         }
-        match &block.sides {
-            Sides::Exact(sides) => self.row_depth(sides, block, row, leaves),
-            Sides::Float32(sides) => self.row_depth(sides, block, row, leaves),
+        match (&block.sides, &self.nodes) {
+            (Sides::Exact(sides), Nodes::Exact(nodes)) => {
+                self.row_depth(nodes, sides, block, row, leaves)
+            }
+            (Sides::Float32(sides), Nodes::Float32(nodes)) => {
+                self.row_depth(nodes, sides, block, row, leaves)
+            }
+            _ => return false,
         }
         true
     }
 
     /// [`PackedForest::walk_row`] for this forest's depth.
-    fn row_depth<T: PackedLane>(
+    fn row_depth<T: Lane>(
         &self,
+        nodes: &[Packed<T>],
         sides: &[T],
         block: &RowBlock,
         row: usize,
@@ -204,7 +194,7 @@ impl PackedForest {
         macro_rules! by_depth {
             ($($d:literal => $n:literal),*) => {
                 match self.depth {
-                    $($d => self.walk_row::<T, $d, $n>(group, lane, leaves),)*
+                    $($d => self.walk_row::<T, $d, $n>(nodes, group, lane, leaves),)*
                     _ => unreachable!("packed forests are at most {MAX_DEPTH} deep"),
                 }
             };
@@ -215,13 +205,13 @@ impl PackedForest {
 
     /// Walks [`AT_ONCE`] trees of depth `D` (`N = 2^D` slots each) at a time for one row.
     #[inline(always)]
-    fn walk_row<T: PackedLane, const D: usize, const N: usize>(
+    fn walk_row<T: Lane, const D: usize, const N: usize>(
         &self,
+        nodes: &[Packed<T>],
         group: &[T],
         lane: usize,
         leaves: &mut [f64],
     ) {
-        let nodes = T::nodes(self);
         let span = group.len();
         for (c, chunk) in leaves.chunks_mut(AT_ONCE).enumerate() {
             let first = c * AT_ONCE;
@@ -245,8 +235,29 @@ impl PackedForest {
     }
 }
 
-/// A model's trees packed on first use ([`PackedForest::build`]): derived data, so it is not
-/// serialized and any two caches compare equal.
+/// The node slots of every tree, `slots` per tree, with the thresholds type `T` is compared
+/// with; slots below a shallower tree's bottom are padding that sends every row left.
+fn pack_nodes<T: Lane>(shapes: &[Shape], slots: usize, four: bool) -> Vec<Packed<T>> {
+    let padding = Packed {
+        threshold: T::INFINITY,
+        column: 0,
+    };
+    let mut nodes = vec![padding; shapes.len() * slots];
+    for (shape, nodes) in shapes.iter().zip(nodes.chunks_mut(slots)) {
+        if let Shape::Laid(p) = shape {
+            let columns = if four { &p.in_four } else { &p.in_two };
+            let internal = (1usize << p.depth) - 1;
+            let laid = columns.iter().zip(T::thresholds(p)).take(internal);
+            for (node, (&column, &threshold)) in nodes.iter_mut().zip(laid) {
+                *node = Packed { threshold, column };
+            }
+        }
+    }
+    nodes
+}
+
+/// A native model's trees packed on first use ([`PackedForest::build`], exact precision):
+/// derived data, so it is not serialized and any two caches compare equal.
 #[derive(Debug, Clone, Default)]
 pub struct PackedCache(std::sync::OnceLock<Option<PackedForest>>);
 
@@ -261,7 +272,7 @@ impl PackedCache {
     /// packed, or when `trees` is not the list the cache was built from (another count).
     pub fn forest(&self, trees: &[Tree]) -> Option<&PackedForest> {
         self.0
-            .get_or_init(|| PackedForest::build(trees))
+            .get_or_init(|| PackedForest::build(trees, Precision::Exact))
             .as_ref()
             .filter(|forest| forest.trees == trees.len())
     }
@@ -314,7 +325,8 @@ mod tests {
             let mut rng = StdRng::seed_from_u64(seed);
             let trees = laid_out_trees(&mut rng, 37, cols);
             single_leaves += trees.iter().filter(|t| t.nodes.is_empty()).count();
-            let forest = PackedForest::build(&trees).expect("laid-out trees pack");
+            let forest = PackedForest::build(&trees, Precision::Exact).expect("trees pack");
+            let forest32 = PackedForest::build(&trees, Precision::Float32).expect("trees pack");
             let data = rows(&mut rng, 3, cols);
             for k in [1, 3] {
                 for n in 1..=3 {
@@ -326,11 +338,15 @@ mod tests {
                     assert_eq!(bits(&packed), bits(&walked), "seed {seed}, {n} rows, k {k}");
                 }
             }
-            // Float32 blocks: each tree's leaf is the one its own walk reaches.
+            // Float32 blocks: each tree's leaf is the one its own walk reaches. A forest packed
+            // for the other precision declines.
             let block = RowBlock::float32(&data, cols, &trees);
             let mut leaves = vec![0.0; trees.len()];
+            assert!(!forest.row_leaves(&block, 0, &mut leaves));
+            let exact = RowBlock::new(&data, cols, &trees);
+            assert!(!forest32.row_leaves(&exact, 0, &mut leaves));
             for row in 0..3 {
-                assert!(forest.row_leaves(&block, row, &mut leaves));
+                assert!(forest32.row_leaves(&block, row, &mut leaves));
                 for (t, tree) in trees.iter().enumerate() {
                     let mut walked = vec![0.0; 3];
                     tree.add_to_block(&block, &mut walked, 1);
@@ -363,7 +379,7 @@ mod tests {
                     thresholds[rng.gen_range(0..thresholds.len())] + rng.gen_range(-1e-7..1e-7)
                 })
                 .collect();
-            let forest = PackedForest::build(&trees).expect("laid-out trees pack");
+            let forest = PackedForest::build(&trees, Precision::Float32).expect("trees pack");
             let block = RowBlock::float32(&data, cols, &trees);
             let mut leaves = vec![0.0; trees.len()];
             for row in 0..3 {
@@ -388,12 +404,12 @@ mod tests {
                 vec![0.0; 2],
             )
         };
-        assert!(PackedForest::build(&[stump(), stump()]).is_some());
+        assert!(PackedForest::build(&[stump(), stump()], Precision::Exact).is_some());
         // A categorical split has no fixed-depth layout.
         let mut categorical = node(0.0, -1, -2);
         categorical.categories = vec![1];
         let categorical = Tree::new(vec![categorical], vec![1.0, 2.0], vec![0; 2], vec![0.0; 2]);
-        assert!(PackedForest::build(&[stump(), categorical]).is_none());
+        assert!(PackedForest::build(&[stump(), categorical], Precision::Exact).is_none());
         // A complete tree seven levels deep: among 20 stumps it would make every stump walk
         // seven steps; among other deep trees it packs.
         let internal = 127;
@@ -411,8 +427,8 @@ mod tests {
         assert!(deep.perfect().is_some());
         let mut trees = vec![deep.clone()];
         trees.extend((0..20).map(|_| stump()));
-        assert!(PackedForest::build(&trees).is_none());
-        assert!(PackedForest::build(&[deep.clone(), deep, stump()]).is_some());
+        assert!(PackedForest::build(&trees, Precision::Exact).is_none());
+        assert!(PackedForest::build(&[deep.clone(), deep, stump()], Precision::Exact).is_some());
         // A cache answers only for the tree list it was built from.
         let cache = PackedCache::default();
         let two = [stump(), stump()];

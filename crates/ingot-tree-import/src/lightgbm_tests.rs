@@ -43,6 +43,16 @@ fn values(model_text: &str, xs: &[f64]) -> Vec<f64> {
     }
 }
 
+#[test]
+fn trees_pack_for_exact_rows_as_lightgbm_compares_them() {
+    let bytes = text("regression", 2, "", "").into_bytes();
+    let ensemble = parse(&bytes).unwrap();
+    let schema = ensemble.default_schema();
+    let model = ImportedModel::new(FORMAT, ensemble, &schema, None, bytes).unwrap();
+    let exact = Some(ingot_gbdt::packed::Precision::Exact);
+    assert_eq!(model.packed_precision(), exact);
+}
+
 fn error(model_text: &str) -> String {
     parse(model_text.as_bytes()).unwrap_err().to_string()
 }

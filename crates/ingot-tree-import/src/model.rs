@@ -6,7 +6,7 @@ use ingot_algo::preprocess::{ColumnEncoder, Preprocessor};
 use ingot_algo::{Attributions, Error, Estimator, FeatureImportance, Predictions, Result};
 use ingot_core::{ColumnType, Schema, Task};
 use ingot_gbdt::ensemble::FEW_ROWS;
-use ingot_gbdt::packed::PackedForest;
+use ingot_gbdt::packed::{PackedForest, Precision};
 use ingot_gbdt::perfect::RowBlock;
 use ingot_gbdt::shap::Cover;
 use ingot_gbdt::tree::Tree;
@@ -184,12 +184,25 @@ impl ImportedModel {
         let classes = classes_for(format, &ensemble, classes)?;
         Ok(ImportedModel {
             format,
-            packed: PackedForest::build(&ensemble.trees),
+            packed: PackedForest::build(
+                &ensemble.trees,
+                if ensemble.float32 {
+                    Precision::Float32
+                } else {
+                    Precision::Exact
+                },
+            ),
             ensemble,
             classes,
             preprocessor,
             payload,
         })
+    }
+
+    /// The precision the trees are packed at for few-row scoring (the one the library compares
+    /// features at), or `None` when they do not pack and every request walks tree by tree.
+    pub fn packed_precision(&self) -> Option<Precision> {
+        self.packed.as_ref().map(PackedForest::precision)
     }
 
     /// Class labels in output order (classification).

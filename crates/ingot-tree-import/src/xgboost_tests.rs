@@ -99,6 +99,13 @@ fn stump_routes_numbers_and_missing_values() {
 }
 
 #[test]
+fn trees_pack_for_float32_rows_as_xgboost_compares_them() {
+    let m = model(&stump("binary:logistic", "[2.5E-1]"));
+    let float32 = Some(ingot_gbdt::packed::Precision::Float32);
+    assert_eq!(m.packed_precision(), float32);
+}
+
+#[test]
 fn dense_rows_predict_as_batches_do() {
     let m = model(&stump("binary:logistic", "[2.5E-1]"));
     assert!(m.reads_dense_rows());
