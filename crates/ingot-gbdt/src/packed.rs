@@ -15,7 +15,7 @@ use crate::tree::Tree;
 const AT_ONCE: usize = 8;
 /// The common depth may multiply the steps of a row's walk by at most this factor.
 const MAX_STEP_BLOWUP: usize = 2;
-/// Largest packed forest, in node and leaf slots (24 bytes each).
+/// Largest packed forest, in node and leaf slots (at most 24 bytes each).
 const MAX_SLOTS: usize = 1 << 22;
 /// The deepest common depth packed.
 const MAX_DEPTH: usize = 10;
@@ -317,6 +317,26 @@ mod tests {
             .collect()
     }
 
+    /// Checks that every row's packed leaf of each tree is the one that tree's own walk of
+    /// `block` reaches.
+    fn assert_leaves_as_walked(forest: &PackedForest, trees: &[Tree], block: &RowBlock, seed: u64) {
+        let walked: Vec<Vec<f64>> = trees
+            .iter()
+            .map(|tree| {
+                let mut leaves = vec![0.0; block.rows()];
+                tree.add_to_block(block, &mut leaves, 1);
+                leaves
+            })
+            .collect();
+        let mut leaves = vec![0.0; trees.len()];
+        for row in 0..block.rows() {
+            assert!(forest.row_leaves(block, row, &mut leaves));
+            for (t, walked) in walked.iter().enumerate() {
+                assert_eq!(leaves[t], walked[row], "seed {seed}, row {row}, tree {t}");
+            }
+        }
+    }
+
     #[test]
     fn few_rows_score_as_the_per_tree_walk_does() {
         let cols = 5;
@@ -345,14 +365,7 @@ mod tests {
             assert!(!forest.row_leaves(&block, 0, &mut leaves));
             let exact = RowBlock::new(&data, cols, &trees);
             assert!(!forest32.row_leaves(&exact, 0, &mut leaves));
-            for row in 0..3 {
-                assert!(forest32.row_leaves(&block, row, &mut leaves));
-                for (t, tree) in trees.iter().enumerate() {
-                    let mut walked = vec![0.0; 3];
-                    tree.add_to_block(&block, &mut walked, 1);
-                    assert_eq!(leaves[t], walked[row], "seed {seed}, row {row}, tree {t}");
-                }
-            }
+            assert_leaves_as_walked(&forest32, &trees, &block, seed);
         }
         assert!(single_leaves > 0, "no single-leaf tree was packed");
     }
@@ -381,15 +394,7 @@ mod tests {
                 .collect();
             let forest = PackedForest::build(&trees, Precision::Float32).expect("trees pack");
             let block = RowBlock::float32(&data, cols, &trees);
-            let mut leaves = vec![0.0; trees.len()];
-            for row in 0..3 {
-                assert!(forest.row_leaves(&block, row, &mut leaves));
-                for (t, tree) in trees.iter().enumerate() {
-                    let mut walked = vec![0.0; 3];
-                    tree.add_to_block(&block, &mut walked, 1);
-                    assert_eq!(leaves[t], walked[row], "seed {seed}, row {row}, tree {t}");
-                }
-            }
+            assert_leaves_as_walked(&forest, &trees, &block, seed);
         }
     }
 
