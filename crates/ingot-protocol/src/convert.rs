@@ -185,6 +185,7 @@ impl From<ingot_core::records::TransformJob> for TransformJobView {
             rows: j.rows,
             created_at: j.created_at,
             updated_at: j.updated_at,
+            progress: None,
         }
     }
 }

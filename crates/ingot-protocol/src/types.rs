@@ -102,7 +102,7 @@ pub struct CreateTrainingJob {
     pub model_name: Option<String>,
 }
 
-/// Training progress of a running job.
+/// Progress of a running job: training iterations, or rows scored by a transform job.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProgressView {
     pub done: u64,
@@ -308,6 +308,9 @@ pub struct TransformJobView {
     pub rows: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Rows scored so far out of the dataset's rows, while the job runs.
+    #[serde(default)]
+    pub progress: Option<ProgressView>,
 }
 
 /// An asynchronous invocation.

@@ -24,7 +24,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use jobs::JobProgress;
 pub use platform::{Platform, PlatformConfig, TrainingRequest};
 pub use registry_view::{InputDataset, Lineage, ModelDetail};
-pub use serving::{Answer, Invocation, TransformRequest, VariantStats, CAPTURE_PREFIX};
+pub use serving::{
+    Answer, Invocation, TransformRequest, TransformStatus, VariantStats, CAPTURE_PREFIX,
+};
 pub use tracking::{tracking_types, MetricSeries, RunComparison, TrackingStore};
 
 /// The reason recorded on jobs that were running when the server stopped.

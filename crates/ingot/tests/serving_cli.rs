@@ -179,6 +179,18 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     ));
     assert_eq!((status, model.as_str()), (200, "shapes:2"));
 
+    // Without --wait, the job is reported as started, with nothing scored yet.
+    let started = server.ok(&[
+        "transform",
+        "--model",
+        "shapes:2",
+        "--dataset",
+        "shapes",
+        "--output-dataset",
+        "scored-later",
+    ]);
+    assert!(started.contains("scored 0 of 300 rows so far"), "{started}");
+
     // Batch transform with the input joined.
     let job = server.json(&[
         "transform",

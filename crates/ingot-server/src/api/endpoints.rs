@@ -8,9 +8,9 @@ use axum::Json;
 use ingot_core::EndpointConfig;
 use ingot_protocol::{
     CreateEndpoint, CreateEndpointKey, CreateTransformJob, EndpointKeyView, EndpointView,
-    ErrorBody, TransformJobView,
+    ErrorBody, ProgressView, TransformJobView,
 };
-use ingot_service::TransformRequest;
+use ingot_service::{TransformRequest, TransformStatus};
 
 use crate::extract::{ApiJson, ApiPath};
 use crate::{ApiError, AppState};
@@ -178,7 +178,16 @@ pub(crate) async fn create_transform(
             workers: request.workers,
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(job.into())))
+    Ok((StatusCode::CREATED, Json(transform_view(job))))
+}
+
+fn transform_view(status: TransformStatus) -> TransformJobView {
+    let mut view = TransformJobView::from(status.job);
+    view.progress = status.progress.map(|p| ProgressView {
+        done: p.done,
+        total: p.total,
+    });
+    view
 }
 
 /// Every transform job, newest first.
@@ -188,7 +197,7 @@ pub(crate) async fn list_transforms(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<TransformJobView>>, ApiError> {
     let jobs = state.platform.list_transform_jobs().await?;
-    Ok(Json(jobs.into_iter().map(Into::into).collect()))
+    Ok(Json(jobs.into_iter().map(transform_view).collect()))
 }
 
 /// One transform job.
@@ -199,5 +208,7 @@ pub(crate) async fn show_transform(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TransformJobView>, ApiError> {
-    Ok(Json(state.platform.transform_job(&id).await?.into()))
+    Ok(Json(transform_view(
+        state.platform.transform_job(&id).await?,
+    )))
 }

@@ -147,7 +147,10 @@ async fn batch_transform_predicts_what_the_endpoint_predicts() {
         )
         .await;
     assert_eq!(job.status, StatusCode::CREATED, "{}", job.text());
-    let id = job.json()["id"].as_str().unwrap().to_string();
+    let submitted = job.json();
+    // The job starts with nothing scored out of the dataset's rows.
+    assert_eq!(submitted["progress"], json!({"done": 0, "total": 300}));
+    let id = submitted["id"].as_str().unwrap().to_string();
     let mut job = Value::Null;
     for _ in 0..200 {
         job = app
@@ -157,10 +160,17 @@ async fn batch_transform_predicts_what_the_endpoint_predicts() {
         if job["status"] != "Running" {
             break;
         }
+        let progress = &job["progress"];
+        assert_eq!(progress["total"], 300, "{job}");
+        assert!(progress["done"].as_u64().unwrap() <= 300, "{job}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(job["status"], "Completed", "{job}");
     assert_eq!(job["rows"], 300);
+    assert!(
+        job["progress"].is_null(),
+        "a finished job has no progress: {job}"
+    );
     let version = app.get("/api/v1/datasets/shapes-scored").await.json();
     let digest = version["content_hash"].as_str().unwrap();
     let store = ingot_artifacts::ArtifactStore::open(

@@ -21,7 +21,7 @@ use ingot_serve::{ModelSource, PoolFactory, ReplicaSpec, ResolvedModel, ServingM
 
 pub use capture::CAPTURE_PREFIX;
 pub use invoke::{Answer, Invocation};
-pub use transform::TransformRequest;
+pub use transform::{TransformRequest, TransformStatus};
 
 use crate::{Error, ErrorKind, Platform, Result};
 pub(crate) use capture::CaptureWriter;
@@ -50,6 +50,7 @@ pub(crate) struct Serving {
     pub metrics: ServingMetrics,
     pub capture: CaptureWriter,
     pub async_queue: async_queue::AsyncQueue,
+    pub transforms: transform::TransformProgress,
 }
 
 impl Serving {
@@ -61,6 +62,7 @@ impl Serving {
             metrics: ServingMetrics::default(),
             capture: CaptureWriter::start(artifacts),
             async_queue: async_queue::AsyncQueue::default(),
+            transforms: transform::TransformProgress::default(),
         }
     }
 }

@@ -1,9 +1,12 @@
-//! Batch transform: a dataset version scored by a model version, split across worker threads,
-//! written as a new dataset version (Parquet) of predictions, optionally joined with the input
-//! columns. Scoring is the same `LoadedModel::predict` the endpoints run, so predictions equal
-//! the real-time ones for the same rows.
+//! Batch transform: a dataset version scored by a model version in row chunks that worker
+//! threads take in turn, written as a new dataset version (Parquet) of predictions, optionally
+//! joined with the input columns, with live progress (rows scored) while it runs. Scoring is the
+//! same `LoadedModel::predict` the endpoints run, so predictions equal the real-time ones for the
+//! same rows.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{Field as ArrowField, Schema as ArrowSchema};
@@ -12,7 +15,14 @@ use ingot_catalog::{LoadedModel, Predictions};
 use ingot_core::records::TransformJob;
 use ingot_core::{validate_name, JobStatus};
 
-use crate::{Error, Platform, Result};
+use crate::{Error, JobProgress, Platform, Result};
+
+/// The fewest rows a worker scores in one `predict` call (smaller datasets use fewer workers).
+const MIN_CHUNK_ROWS: usize = 64;
+/// The most rows in one chunk, so that progress moves on large datasets.
+const MAX_CHUNK_ROWS: usize = 8_192;
+/// Chunks per worker aimed at: enough that a slow chunk does not leave the others idle.
+const CHUNKS_PER_WORKER: usize = 8;
 
 /// What a transform job is asked to do.
 #[derive(Debug, Clone)]
@@ -26,12 +36,62 @@ pub struct TransformRequest {
     pub workers: Option<usize>,
 }
 
+/// A transform job and, while it runs, how many of its rows are scored.
+#[derive(Debug, Clone)]
+pub struct TransformStatus {
+    pub job: TransformJob,
+    pub progress: Option<JobProgress>,
+}
+
+/// Rows scored so far by one running job.
+#[derive(Debug)]
+pub(crate) struct RowsScored {
+    done: AtomicU64,
+    total: u64,
+}
+
+impl RowsScored {
+    fn snapshot(&self) -> JobProgress {
+        JobProgress {
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total,
+        }
+    }
+}
+
+/// The progress of every running transform job, by id.
+#[derive(Debug, Default)]
+pub(crate) struct TransformProgress(Mutex<HashMap<String, Arc<RowsScored>>>);
+
+impl TransformProgress {
+    fn start(&self, id: &str, total: u64) -> Arc<RowsScored> {
+        let rows = Arc::new(RowsScored {
+            done: AtomicU64::new(0),
+            total,
+        });
+        self.lock().insert(id.to_string(), rows.clone());
+        rows
+    }
+
+    fn finish(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn get(&self, id: &str) -> Option<JobProgress> {
+        self.lock().get(id).map(|rows| rows.snapshot())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RowsScored>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 impl Platform {
     /// Records and starts a transform job; it runs in the background.
     pub async fn submit_transform(
         self: &Arc<Self>,
         request: TransformRequest,
-    ) -> Result<TransformJob> {
+    ) -> Result<TransformStatus> {
         validate_name(&request.output_dataset)?;
         let model = self
             .store
@@ -63,10 +123,18 @@ impl Platform {
             updated_at: now,
         };
         self.store.create_transform_job(&job).await?;
+        let rows = self
+            .serving
+            .transforms
+            .start(&job.id, dataset.row_count.max(0) as u64);
+        let submitted = TransformStatus {
+            job: job.clone(),
+            progress: Some(rows.snapshot()),
+        };
         let platform = self.clone();
-        let running = job.clone();
+        let running = job;
         tokio::spawn(async move {
-            let outcome = platform.run_transform(&running).await;
+            let outcome = platform.run_transform(&running, rows).await;
             let recorded = match outcome {
                 Ok((version, rows)) => {
                     platform
@@ -93,24 +161,39 @@ impl Platform {
                         .await
                 }
             };
+            // The outcome is recorded first, so a job is never seen unfinished without progress.
+            platform.serving.transforms.finish(&running.id);
             if let Err(e) = recorded {
                 tracing::error!(job = %running.id, error = %e, "cannot record transform outcome");
             }
         });
-        Ok(job)
+        Ok(submitted)
     }
 
-    /// One transform job.
-    pub async fn transform_job(&self, id: &str) -> Result<TransformJob> {
-        Ok(self.store.transform_job(id).await?)
+    /// One transform job, with its progress while it runs.
+    pub async fn transform_job(&self, id: &str) -> Result<TransformStatus> {
+        let job = self.store.transform_job(id).await?;
+        Ok(self.with_progress(job))
     }
 
     /// Every transform job, newest first.
-    pub async fn list_transform_jobs(&self) -> Result<Vec<TransformJob>> {
-        Ok(self.store.list_transform_jobs().await?)
+    pub async fn list_transform_jobs(&self) -> Result<Vec<TransformStatus>> {
+        let jobs = self.store.list_transform_jobs().await?;
+        Ok(jobs
+            .into_iter()
+            .map(|job| self.with_progress(job))
+            .collect())
     }
 
-    async fn run_transform(&self, job: &TransformJob) -> Result<(i64, i64)> {
+    fn with_progress(&self, job: TransformJob) -> TransformStatus {
+        let progress = match job.status {
+            JobStatus::Running => self.serving.transforms.get(&job.id),
+            _ => None,
+        };
+        TransformStatus { job, progress }
+    }
+
+    async fn run_transform(&self, job: &TransformJob, rows: Arc<RowsScored>) -> Result<(i64, i64)> {
         let model = self
             .store
             .model_version(&job.model, Some(job.model_version))
@@ -127,7 +210,7 @@ impl Platform {
         let (parquet, rows) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, usize)> {
             let loaded = LoadedModel::from_bytes(&model_bytes)?;
             let table = ingot_data::read_table(&data_bytes, format)?;
-            let output = transform_batch(&loaded, &table.batch, workers, join)?;
+            let output = transform_batch(&loaded, &table.batch, workers, join, &rows.done)?;
             Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
         })
         .await??;
@@ -144,42 +227,77 @@ impl Platform {
     }
 }
 
-/// Scores `input` in `workers` contiguous slices in parallel and assembles the output table.
+/// The row ranges `(start, len)` a table of `rows` rows is scored in by `workers` workers.
+fn chunks(rows: usize, workers: usize) -> Vec<(usize, usize)> {
+    let chunk = rows
+        .div_ceil(workers.max(1) * CHUNKS_PER_WORKER)
+        .clamp(MIN_CHUNK_ROWS, MAX_CHUNK_ROWS);
+    (0..rows)
+        .step_by(chunk)
+        .map(|start| (start, chunk.min(rows - start)))
+        .collect()
+}
+
+/// Scores `input` on up to `workers` threads, each taking the next chunk of rows until none is
+/// left (or one failed), adding each scored chunk's rows to `done`; assembles the output table
+/// with the chunks in row order.
 pub(crate) fn transform_batch(
     loaded: &LoadedModel,
     input: &RecordBatch,
     workers: usize,
     join_input: bool,
+    done: &AtomicU64,
 ) -> Result<RecordBatch> {
-    let rows = input.num_rows();
-    let chunk = rows.div_ceil(workers.max(1)).max(1);
-    let slices: Vec<(usize, usize)> = (0..rows)
-        .step_by(chunk)
-        .map(|start| (start, chunk.min(rows - start)))
-        .collect();
-    let parts: Vec<Result<Predictions>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = slices
-            .iter()
-            .map(|&(start, len)| {
-                let slice = input.slice(start, len);
-                scope.spawn(move || loaded.predict(&slice).map_err(Error::from))
-            })
+    let slices = chunks(input.num_rows(), workers);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let score = || {
+        let mut scored: Vec<(usize, Result<Predictions>)> = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(start, len)) = slices.get(index) else {
+                break;
+            };
+            let predictions = loaded
+                .predict(&input.slice(start, len))
+                .map_err(Error::from);
+            match &predictions {
+                Ok(_) => {
+                    done.fetch_add(len as u64, Ordering::Relaxed);
+                }
+                Err(_) => failed.store(true, Ordering::Relaxed),
+            }
+            scored.push((index, predictions));
+        }
+        scored
+    };
+    let mut scored: Vec<(usize, Result<Predictions>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.clamp(1, slices.len().max(1)))
+            .map(|_| scope.spawn(score))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::internal("a transform worker panicked")))
-            })
-            .collect()
+        let mut all = Vec::with_capacity(slices.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => all.extend(part),
+                Err(_) => all.push((
+                    usize::MAX,
+                    Err(Error::internal("a transform worker panicked")),
+                )),
+            }
+        }
+        all
     });
+    scored.sort_by_key(|(index, _)| *index);
+    let parts = scored
+        .into_iter()
+        .map(|(_, part)| part)
+        .collect::<Result<Vec<_>>>()?;
     let mut columns: Vec<(String, ArrayRef)> = Vec::new();
     if join_input {
         for (field, column) in input.schema().fields().iter().zip(input.columns()) {
             columns.push((field.name().clone(), column.clone()));
         }
     }
-    let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
     for (name, column) in prediction_columns(&parts) {
         let mut name = name;
         while columns.iter().any(|(n, _)| *n == name) {
@@ -326,6 +444,109 @@ fn prediction_columns(parts: &[Predictions]) -> Vec<(String, ArrayRef)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A linear model of y = 0.5·x − 2 and a table of `rows` rows to score with it.
+    fn model_and_rows(rows: usize) -> (LoadedModel, RecordBatch) {
+        let mut csv = String::from("x,y\n");
+        for r in 0..50 {
+            let x = r as f64 / 4.0;
+            csv.push_str(&format!("{x},{}\n", 0.5 * x - 2.0));
+        }
+        let table = ingot_data::read_table(csv.as_bytes(), ingot_data::DataFormat::Csv).unwrap();
+        let mut request = ingot_catalog::TrainRequest::new("y", "linear-learner");
+        request.validation_fraction = 0.0;
+        let cancel = AtomicBool::new(false);
+        let mut sink = |_: ingot_catalog::TrainEvent| {};
+        let mut ctx = ingot_catalog::FitContext {
+            cancel: &cancel,
+            threads: 1,
+            seed: 7,
+            events: &mut sink,
+        };
+        let bytes = ingot_catalog::train(&table, None, &request, &mut ctx)
+            .unwrap()
+            .bytes;
+        let xs: Vec<f64> = (0..rows).map(|r| (r % 97) as f64 - 40.0).collect();
+        let batch = RecordBatch::try_new(
+            Arc::new(ArrowSchema::new(vec![ArrowField::new(
+                "x",
+                arrow_schema::DataType::Float64,
+                true,
+            )])),
+            vec![Arc::new(Float64Array::from(xs))],
+        )
+        .unwrap();
+        (LoadedModel::from_bytes(&bytes).unwrap(), batch)
+    }
+
+    #[test]
+    fn chunks_cover_every_row_once_in_order() {
+        for (rows, workers) in [
+            (0, 4),
+            (1, 4),
+            (63, 2),
+            (300, 3),
+            (10_000, 2),
+            (1_000_000, 64),
+        ] {
+            let chunks = chunks(rows, workers);
+            let mut next = 0;
+            for &(start, len) in &chunks {
+                assert_eq!(start, next, "{rows} rows, {workers} workers");
+                assert!((1..=MAX_CHUNK_ROWS).contains(&len));
+                next += len;
+            }
+            assert_eq!(next, rows);
+            // Every worker has work once there are enough rows for it.
+            if rows >= workers * MIN_CHUNK_ROWS {
+                assert!(chunks.len() >= workers, "{rows} rows: {}", chunks.len());
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_scoring_equals_one_call_and_counts_every_row() {
+        let rows = 5_000;
+        let (loaded, input) = model_and_rows(rows);
+        let Predictions::Regression { values: whole } = loaded.predict(&input).unwrap() else {
+            panic!("a regression model");
+        };
+        for workers in [1, 3, 8] {
+            let done = AtomicU64::new(0);
+            let output = transform_batch(&loaded, &input, workers, true, &done).unwrap();
+            assert_eq!(
+                done.load(Ordering::Relaxed),
+                rows as u64,
+                "{workers} workers"
+            );
+            assert_eq!(output.schema().field(0).name(), "x");
+            assert_eq!(output.schema().field(1).name(), "prediction");
+            let scored = output
+                .column(1)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap();
+            assert_eq!(scored.values(), &whole[..], "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn a_failing_chunk_fails_the_batch_and_stops_the_count() {
+        let (loaded, _) = model_and_rows(0);
+        let wrong = RecordBatch::try_new(
+            Arc::new(ArrowSchema::new(vec![ArrowField::new(
+                "z",
+                arrow_schema::DataType::Float64,
+                true,
+            )])),
+            vec![Arc::new(Float64Array::from(vec![1.0; 1_000]))],
+        )
+        .unwrap();
+        let done = AtomicU64::new(0);
+        let error = transform_batch(&loaded, &wrong, 2, false, &done).unwrap_err();
+        assert!(error.message.contains('x'), "{}", error.message);
+        assert_eq!(done.load(Ordering::Relaxed), 0);
+    }
 
     #[test]
     fn prediction_columns_concatenate_parts_in_order() {

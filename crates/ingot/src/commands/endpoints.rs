@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::client::Client;
 use crate::context::CliContext;
-use crate::output::{print_json, print_table, timestamp};
+use crate::output::{print_json, print_table, progress_bar, timestamp};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -612,7 +612,13 @@ pub async fn transform(context: &CliContext, args: &TransformArgs) -> Result<()>
         )
         .await?;
     if args.wait {
+        let total = job.progress.as_ref().map_or(0, |p| p.total);
+        let bar = progress_bar(total, "scoring rows");
         while job.status == "Running" || job.status == "Pending" {
+            if let Some(progress) = &job.progress {
+                bar.set_length(progress.total);
+                bar.set_position(progress.done);
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
             job = client
                 .call(
@@ -622,11 +628,15 @@ pub async fn transform(context: &CliContext, args: &TransformArgs) -> Result<()>
                 )
                 .await?;
         }
+        bar.finish_and_clear();
     }
     if context.json() {
         return print_json(&job);
     }
     println!("transform job {}: {}", job.id, job.status);
+    if let Some(progress) = &job.progress {
+        println!("scored {} of {} rows so far", progress.done, progress.total);
+    }
     if let Some(reason) = &job.failure_reason {
         println!("reason {reason}");
     }
