@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// Histogram bucket upper bounds, in seconds.
-const BUCKETS: [f64; 14] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+/// Histogram bucket upper bounds, in seconds: fine below a millisecond, where imported tree
+/// models answer, then Prometheus' usual spread up to 5 s.
+const BUCKETS: [f64; 16] = [
+    0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    0.5, 1.0, 5.0,
 ];
 
 /// A latency histogram.
@@ -46,21 +48,27 @@ impl Histogram {
         }
     }
 
-    /// The upper bound (seconds) of the bucket holding quantile `q`, from the histogram.
-    pub fn quantile_upper_bound(&self, q: f64) -> Option<f64> {
+    /// Quantile `q` (0–1) in microseconds, estimated as Prometheus' `histogram_quantile` does:
+    /// linear within the bucket that holds it (from 0 in the first bucket). Past the last
+    /// bound, the last bound. `None` when nothing was observed.
+    pub fn quantile_micros(&self, q: f64) -> Option<f64> {
         let n = self.count();
         if n == 0 {
             return None;
         }
-        let rank = (q * n as f64).ceil() as u64;
-        let mut seen = 0;
+        let rank = q.clamp(0.0, 1.0) * n as f64;
+        let mut below = 0u64;
+        let mut lower = 0.0;
         for (i, bound) in BUCKETS.iter().enumerate() {
-            seen += self.buckets[i].load(Ordering::Relaxed);
-            if seen >= rank {
-                return Some(*bound);
+            let inside = self.buckets[i].load(Ordering::Relaxed);
+            if inside > 0 && (below + inside) as f64 >= rank {
+                let fraction = (rank - below as f64) / inside as f64;
+                return Some((lower + (bound - lower) * fraction) * 1e6);
             }
+            below += inside;
+            lower = *bound;
         }
-        Some(f64::INFINITY)
+        Some(BUCKETS[BUCKETS.len() - 1] * 1e6)
     }
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
@@ -310,6 +318,31 @@ mod tests {
             "ingot_overhead_latency_seconds_bucket{endpoint=\"ep\",variant=\"a\",le=\"0.0001\"} 1"
         ));
         assert!(text.contains("ingot_replicas{endpoint=\"ep\",variant=\"a\"} 2"));
-        assert_eq!(v.model_latency.quantile_upper_bound(0.5), Some(0.00025));
+    }
+
+    #[test]
+    fn quantiles_interpolate_within_buckets_as_prometheus_does() {
+        let h = Histogram::default();
+        assert_eq!(h.quantile_micros(0.5), None);
+        // 50 observations in (50, 100] µs and 50 in (250, 500] µs.
+        for _ in 0..50 {
+            h.observe_micros(80);
+            h.observe_micros(300);
+        }
+        // Rank 50 closes the (50, 100] bucket: its upper bound.
+        assert_eq!(h.quantile_micros(0.5), Some(100.0));
+        // Rank 99 is 49 of the 50 into (250, 500]: 250 + 250 · 49/50.
+        let p99 = h.quantile_micros(0.99).unwrap();
+        assert!((p99 - 495.0).abs() < 1e-9, "{p99}");
+        // Rank 25 is halfway into (50, 100]; the first bucket starts at 0.
+        assert!((h.quantile_micros(0.25).unwrap() - 75.0).abs() < 1e-9);
+        let first = Histogram::default();
+        first.observe_micros(10);
+        first.observe_micros(20);
+        assert!((first.quantile_micros(0.5).unwrap() - 12.5).abs() < 1e-9);
+        // Beyond the last bound: the last bound.
+        let slow = Histogram::default();
+        slow.observe_micros(9_000_000);
+        assert_eq!(slow.quantile_micros(0.99), Some(5_000_000.0));
     }
 }

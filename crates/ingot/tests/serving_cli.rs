@@ -131,6 +131,17 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
         .cloned()
         .unwrap();
     assert_eq!(green["invocations"], 20, "{live}");
+    // Latency percentiles come from the histograms: ordered, and the table shows them.
+    let p50 = green["model_latency_p50_us"].as_f64().unwrap();
+    let p99 = green["model_latency_p99_us"].as_f64().unwrap();
+    assert!(0.0 < p50 && p50 <= p99, "{green}");
+    assert!(green["overhead_latency_p99_us"].as_f64().unwrap() > 0.0);
+    assert!(shown.contains("MODEL P50 / P99"), "{shown}");
+    let green_row = shown.lines().find(|l| l.starts_with("green")).unwrap();
+    assert!(
+        green_row.matches(" / ").count() >= 2 && !green_row.contains(" - "),
+        "{green_row}"
+    );
 
     // Keys: a key opens this endpoint only.
     let key = server.json(&["endpoint", "keys", "create", "churn", "webapp"]);

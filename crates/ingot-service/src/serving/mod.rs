@@ -85,7 +85,12 @@ pub struct VariantStats {
     pub evictions: u64,
     pub model_latency_mean_us: f64,
     pub overhead_latency_mean_us: f64,
-    pub model_latency_p99_upper_s: Option<f64>,
+    /// Estimated from the latency histograms (linear within a bucket), like Prometheus'
+    /// `histogram_quantile`; absent before the first answer.
+    pub model_latency_p50_us: Option<f64>,
+    pub model_latency_p99_us: Option<f64>,
+    pub overhead_latency_p50_us: Option<f64>,
+    pub overhead_latency_p99_us: Option<f64>,
 }
 
 impl Platform {
@@ -411,7 +416,10 @@ impl Platform {
                     evictions: v.pool.evictions(),
                     model_latency_mean_us: m.model_latency.mean_micros(),
                     overhead_latency_mean_us: m.overhead_latency.mean_micros(),
-                    model_latency_p99_upper_s: m.model_latency.quantile_upper_bound(0.99),
+                    model_latency_p50_us: m.model_latency.quantile_micros(0.5),
+                    model_latency_p99_us: m.model_latency.quantile_micros(0.99),
+                    overhead_latency_p50_us: m.overhead_latency.quantile_micros(0.5),
+                    overhead_latency_p99_us: m.overhead_latency.quantile_micros(0.99),
                 }
             })
             .collect()

@@ -492,9 +492,13 @@ fn show(client: &Client, endpoint: &EndpointView) {
             .iter()
             .find(|s| s["variant"].as_str() == Some(name));
         let number = |key: &str| live.map_or("-".to_string(), |l| l[key].to_string());
-        let micros = |key: &str| {
-            live.and_then(|l| l[key].as_f64())
-                .map_or("-".to_string(), |m| format!("{m:.0}µs"))
+        // "p50 / p99" of a latency, from the server's histogram estimates.
+        let percentiles = |latency: &str| {
+            let read = |q: &str| live.and_then(|l| l[format!("{latency}_latency_{q}_us")].as_f64());
+            match (read("p50"), read("p99")) {
+                (Some(p50), Some(p99)) => format!("{} / {}", duration(p50), duration(p99)),
+                _ => "-".to_string(),
+            }
         };
         let is_shadow = shadow.as_ref().is_some_and(|s| s["name"] == v["name"]);
         rows.push(vec![
@@ -518,8 +522,8 @@ fn show(client: &Client, endpoint: &EndpointView) {
             number("invocations"),
             number("errors_4xx"),
             number("errors_5xx"),
-            micros("model_latency_mean_us"),
-            micros("overhead_latency_mean_us"),
+            percentiles("model"),
+            percentiles("overhead"),
             number("loaded_models"),
             number("restarts"),
         ]);
@@ -533,13 +537,24 @@ fn show(client: &Client, endpoint: &EndpointView) {
             "INVOCATIONS",
             "4XX",
             "5XX",
-            "MODEL LAT",
-            "OVERHEAD",
+            "MODEL P50 / P99",
+            "OVERHEAD P50 / P99",
             "LOADED",
             "RESTARTS",
         ],
         &rows,
     );
+}
+
+/// A latency in microseconds, in the unit that reads best (`42µs`, `1.3ms`, `2.50s`).
+fn duration(micros: f64) -> String {
+    if micros < 1_000.0 {
+        format!("{micros:.0}µs")
+    } else if micros < 1_000_000.0 {
+        format!("{:.1}ms", micros / 1e3)
+    } else {
+        format!("{:.2}s", micros / 1e6)
+    }
 }
 
 async fn keys(context: &CliContext, client: &Client, command: &KeysCommand) -> Result<()> {
@@ -693,4 +708,16 @@ fn urlencode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_the_fitting_unit() {
+        assert_eq!(duration(42.4), "42µs");
+        assert_eq!(duration(1_340.0), "1.3ms");
+        assert_eq!(duration(2_500_000.0), "2.50s");
+    }
 }
