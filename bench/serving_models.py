@@ -8,18 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import xgboost as xgb
+
+from bench_model import FEATURES as features, train
 
 out = Path(sys.argv[1])
-rng = np.random.default_rng(5)
-features = [f"f{i}" for i in range(30)]
-x = rng.normal(size=(20000, 30)).astype(np.float32)
-y = ((x[:, :5].sum(axis=1) + 0.5 * x[:, 5] * x[:, 6]) > 0).astype(int)
-model = xgb.XGBClassifier(n_estimators=500, max_depth=6, learning_rate=0.1, tree_method="hist")
-model.fit(x, y)
-booster = model.get_booster()
-booster.feature_names = features
-booster.save_model(str(out / "model.json"))
+model, x = train(np.random.default_rng(5))
+model.get_booster().save_model(str(out / "model.json"))
 
 import mlflow.xgboost
 import pandas as pd

@@ -13,19 +13,15 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from bench_model import FEATURES as features, train
+
 mode, out = sys.argv[1], Path(sys.argv[2])
-features = [f"f{i}" for i in range(30)]
 
 if mode == "prepare":
     rows = int(sys.argv[3])
     rng = np.random.default_rng(5)
-    x = rng.normal(size=(20000, 30)).astype(np.float32)
-    y = ((x[:, :5].sum(axis=1) + 0.5 * x[:, 5] * x[:, 6]) > 0).astype(int)
-    model = xgb.XGBClassifier(n_estimators=500, max_depth=6, learning_rate=0.1, tree_method="hist")
-    model.fit(x, y)
-    booster = model.get_booster()
-    booster.feature_names = features
-    booster.save_model(str(out / "model.json"))
+    model, _ = train(rng)
+    model.get_booster().save_model(str(out / "model.json"))
     data = rng.normal(size=(rows, 30))
     pd.DataFrame(data, columns=features).to_parquet(out / "data.parquet", index=False)
 elif mode == "peer":
