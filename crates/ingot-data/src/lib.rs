@@ -52,7 +52,16 @@ pub fn read_table(bytes: &[u8], format: DataFormat) -> Result<Table> {
     match format {
         DataFormat::Csv => csv::read_csv_table(bytes),
         DataFormat::JsonLines => json::read_jsonl_table(bytes),
+        DataFormat::Parquet => parquet::read_parquet_table(bytes::Bytes::copy_from_slice(bytes)),
+    }
+}
+
+/// [`read_table`] of bytes the caller already shares (an artifact, an upload): a Parquet file
+/// is decoded in place instead of being copied first.
+pub fn read_table_bytes(bytes: bytes::Bytes, format: DataFormat) -> Result<Table> {
+    match format {
         DataFormat::Parquet => parquet::read_parquet_table(bytes),
+        other => read_table(&bytes, other),
     }
 }
 

@@ -10,20 +10,27 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// Reads a Parquet file, inferring the logical schema from its Arrow types. A column is nullable
 /// when it holds nulls (the file's declared nullability is not trusted: most writers mark
-/// everything nullable).
-pub(crate) fn read_parquet_table(bytes: &[u8]) -> Result<Table> {
+/// everything nullable). The whole file decodes as one batch, straight into its final arrays
+/// (no batches to concatenate afterwards).
+pub(crate) fn read_parquet_table(bytes: bytes::Bytes) -> Result<Table> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
     let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
-        .map_err(|e| parquet_error(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| parquet_error(&e))?;
+    let rows = builder.metadata().file_metadata().num_rows();
     let arrow_schema = builder.schema().clone();
-    let reader = builder.build().map_err(|e| parquet_error(&e))?;
-    let batches = reader
+    let reader = builder
+        .with_batch_size(usize::try_from(rows).unwrap_or(0).max(1))
+        .build()
+        .map_err(|e| parquet_error(&e))?;
+    let mut batches = reader
         .collect::<std::result::Result<Vec<RecordBatch>, _>>()
         .map_err(|e| parquet_error(&e))?;
-    let batch = arrow_select::concat::concat_batches(&arrow_schema, &batches)?;
+    let batch = match batches.len() {
+        1 => batches.remove(0),
+        _ => arrow_select::concat::concat_batches(&arrow_schema, &batches)?,
+    };
     canonical_table(&batch)
 }
 
@@ -79,13 +86,17 @@ mod tests {
     use arrow_array::types::Int32Type;
     use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
     use arrow_array::{
-        ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Int32Array,
+        ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Int32Array, Int64Array,
         LargeStringArray, StringArray, TimestampMillisecondArray, UInt8Array,
     };
     use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema};
     use ingot_core::ColumnType;
     use parquet::arrow::ArrowWriter;
     use std::sync::Arc;
+
+    fn read(bytes: &[u8]) -> Result<Table> {
+        read_parquet_table(bytes::Bytes::copy_from_slice(bytes))
+    }
 
     fn write(batches: &[RecordBatch]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -119,7 +130,7 @@ mod tests {
         ])
         .unwrap();
         let bytes = write(&[batch.clone(), batch]);
-        let t = read_parquet_table(&bytes).unwrap();
+        let t = read(&bytes).unwrap();
         assert_eq!(t.num_rows(), 6);
         use ColumnType::*;
         let types: Vec<_> = t.schema.fields.iter().map(|f| f.column_type).collect();
@@ -174,7 +185,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let err = read_parquet_table(&write(&[batch])).unwrap_err();
+        let err = read(&write(&[batch])).unwrap_err();
         assert!(
             matches!(err, Error::UnsupportedType { ref column, .. } if column == "tags"),
             "{err}"
@@ -186,8 +197,8 @@ mod tests {
 
     #[test]
     fn garbage_and_empty_input_are_errors() {
-        assert_eq!(read_parquet_table(b"").unwrap_err(), Error::Empty);
-        let err = read_parquet_table(b"not a parquet file at all").unwrap_err();
+        assert_eq!(read(b"").unwrap_err(), Error::Empty);
+        let err = read(b"not a parquet file at all").unwrap_err();
         assert!(matches!(err, Error::Parquet(_)), "{err}");
     }
 
@@ -198,9 +209,54 @@ mod tests {
             Arc::new(Int32Array::from(Vec::<i32>::new())) as ArrayRef,
         )])
         .unwrap();
-        let t = read_parquet_table(&write(&[batch])).unwrap();
+        let t = read(&write(&[batch])).unwrap();
         assert_eq!(t.num_rows(), 0);
         assert_eq!(t.schema.fields[0].column_type, ColumnType::Integer);
+    }
+
+    #[test]
+    fn row_groups_decode_into_one_table_in_order() {
+        use parquet::file::properties::WriterProperties;
+        let values: Vec<i64> = (0..10_000).collect();
+        let labels: Vec<Option<String>> = values
+            .iter()
+            .map(|v| (v % 7 != 0).then(|| format!("r{v}")))
+            .collect();
+        let batch = RecordBatch::try_from_iter(vec![
+            ("v", Arc::new(Int64Array::from(values.clone())) as ArrayRef),
+            ("s", Arc::new(StringArray::from(labels.clone())) as ArrayRef),
+        ])
+        .unwrap();
+        let mut bytes = Vec::new();
+        let properties = WriterProperties::builder()
+            .set_max_row_group_size(999)
+            .build();
+        let mut writer =
+            ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let metadata = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.clone()))
+            .unwrap()
+            .metadata()
+            .clone();
+        assert_eq!(metadata.num_row_groups(), 11);
+        let t = read(&bytes).unwrap();
+        let v = t
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(v.values(), &values[..]);
+        let s = t
+            .batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let back: Vec<Option<String>> = s.iter().map(|x| x.map(str::to_string)).collect();
+        assert_eq!(back, labels);
+        assert!(t.schema.fields[1].nullable && !t.schema.fields[0].nullable);
     }
 }
 
@@ -250,7 +306,7 @@ mod write_tests {
     fn written_parquet_reads_back() {
         let table = crate::read_table(b"a,b\n1,x\n2,\n", crate::DataFormat::Csv).unwrap();
         let bytes = write_parquet(&table.batch).unwrap();
-        let back = read_parquet_table(&bytes).unwrap();
+        let back = read_parquet_table(bytes::Bytes::from(bytes)).unwrap();
         assert_eq!(back.batch, table.batch);
         assert_eq!(back.schema, table.schema);
     }

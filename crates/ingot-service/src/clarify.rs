@@ -484,7 +484,7 @@ impl Platform {
         let bytes = self.artifacts.get(&dataset.content_hash).await?;
         let format: ingot_data::DataFormat = dataset.format.parse()?;
         Ok(
-            tokio::task::spawn_blocking(move || ingot_data::read_table(&bytes, format))
+            tokio::task::spawn_blocking(move || ingot_data::read_table_bytes(bytes, format))
                 .await??
                 .batch,
         )

@@ -45,7 +45,7 @@ impl Platform {
         };
         let parse_input = bytes.clone();
         let (table, profile) = tokio::task::spawn_blocking(move || {
-            let table = ingot_data::read_table(&parse_input, format)?;
+            let table = ingot_data::read_table_bytes(parse_input, format)?;
             let profile = ingot_data::profile(&table);
             Ok::<_, ingot_data::Error>((table, profile))
         })

@@ -202,7 +202,7 @@ impl Worker {
             .format
             .parse()
             .map_err(|e: ingot_data::Error| Failure::Failed(e.to_string()))?;
-        ingot_data::read_table(&bytes, format).map_err(|e| Failure::Failed(e.to_string()))
+        ingot_data::read_table_bytes(bytes, format).map_err(|e| Failure::Failed(e.to_string()))
     }
 
     fn execute(&self, id: &str, state: &RunningJob) -> Result<(), Failure> {

@@ -277,7 +277,7 @@ impl Platform {
         };
         let (statistics, constraints, attributions, bias) =
             tokio::task::spawn_blocking(move || -> Result<_> {
-                let table = ingot_data::read_table(&bytes, format)?;
+                let table = ingot_data::read_table_bytes(bytes, format)?;
                 let stats = ingot_monitor::DatasetStats::of_table(&table, &Default::default())
                     .map_err(|e| Error::bad_input(e.to_string()))?;
                 let baseline = ingot_monitor::Baseline::from_stats(&stats);

@@ -209,7 +209,7 @@ impl Platform {
         let join = job.join_input;
         let (parquet, rows) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, usize)> {
             let loaded = LoadedModel::from_bytes(&model_bytes)?;
-            let table = ingot_data::read_table(&data_bytes, format)?;
+            let table = ingot_data::read_table_bytes(data_bytes, format)?;
             let output = transform_batch(&loaded, &table.batch, workers, join, &rows.done)?;
             Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
         })
@@ -320,13 +320,16 @@ fn prediction_columns(parts: &[Predictions]) -> Vec<(String, ArrayRef)> {
         return Vec::new();
     };
     let floats = |values: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(values)) };
+    // Column j of row-major values `width` wide, sized once (a million rows would otherwise
+    // grow the vector a dozen times).
     let gather = |width: usize, pick: &dyn Fn(&Predictions) -> &[f64], j: usize| -> ArrayRef {
-        floats(
-            parts
-                .iter()
-                .flat_map(|p| pick(p).chunks(width.max(1)).map(move |row| row[j]))
-                .collect(),
-        )
+        let width = width.max(1);
+        let rows = parts.iter().map(|p| pick(p).len() / width).sum();
+        let mut column = Vec::with_capacity(rows);
+        for part in parts {
+            column.extend(pick(part).chunks(width).map(|row| row[j]));
+        }
+        floats(column)
     };
     match first {
         Predictions::Regression { .. } => vec![(
