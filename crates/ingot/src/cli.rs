@@ -229,8 +229,20 @@ pub struct PredictArgs {
     #[arg(long, required_unless_present = "local", conflicts_with = "local")]
     pub endpoint: Option<String>,
     /// Rows to score (CSV with a header, Parquet or JSON Lines)
-    #[arg(long)]
-    pub file: PathBuf,
+    #[arg(long, required_unless_present = "async_result")]
+    pub file: Option<PathBuf>,
+    /// Queue the rows as an async invocation and print its id (see --wait, --async-result)
+    #[arg(long = "async", conflicts_with = "local")]
+    pub asynchronous: bool,
+    /// With --async: URL the server POSTs a signed completion notice to
+    #[arg(long, requires = "asynchronous")]
+    pub webhook_url: Option<String>,
+    /// With --async: wait for the answer and print it
+    #[arg(long, requires = "asynchronous")]
+    pub wait: bool,
+    /// Status of an async invocation by id, and its answer once completed
+    #[arg(long, conflicts_with_all = ["file", "asynchronous", "local"], requires = "endpoint")]
+    pub async_result: Option<String>,
 }
 
 pub use crate::commands::endpoints::{DeployArgs, EndpointCommand};

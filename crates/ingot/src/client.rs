@@ -262,6 +262,35 @@ impl Client {
         self.get("/api/v1/algorithms").await
     }
 
+    /// Queues an async invocation of an endpoint.
+    pub async fn invoke_async(
+        &self,
+        endpoint: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        accept: &str,
+        webhook_url: Option<&str>,
+    ) -> Result<AsyncInvocationView> {
+        let mut builder = self
+            .request(
+                Method::POST,
+                &format!("/endpoints/{endpoint}/async-invocations"),
+            )
+            .header("content-type", content_type)
+            .header("accept", accept)
+            .body(body);
+        if let Some(url) = webhook_url {
+            builder = builder.header("x-ingot-webhook-url", url);
+        }
+        self.json(builder).await
+    }
+
+    /// An async invocation's status.
+    pub async fn async_invocation(&self, endpoint: &str, id: &str) -> Result<AsyncInvocationView> {
+        self.get(&format!("/endpoints/{endpoint}/async-invocations/{id}"))
+            .await
+    }
+
     /// Invokes an endpoint; returns the response body.
     pub async fn invoke(
         &self,

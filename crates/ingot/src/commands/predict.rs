@@ -1,11 +1,18 @@
-//! `ingot predict`: score a file with a local model file, or send it to an endpoint. Prints
-//! CSV (one probability column per class, headed by its label, or one `prediction` column),
-//! or `{"predictions": [...]}` with `--output json`.
+//! `ingot predict`: score a file with a local model file, or send it to an endpoint, in real
+//! time or as an async invocation (queued, then polled or awaited). Prints CSV (one probability
+//! column per class, headed by its label, or one `prediction` column), or
+//! `{"predictions": [...]}` with `--output json`.
 
-use anyhow::{Context, Result};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use ingot_protocol::AsyncInvocationView;
 
 use crate::cli::PredictArgs;
+use crate::client::Client;
 use crate::context::CliContext;
+use crate::output::print_json;
 
 /// Runs `ingot predict`, printing CSV predictions to stdout.
 pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
@@ -14,7 +21,7 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
             .model
             .clone()
             .context("--model is required with --local")?;
-        let file = args.file.clone();
+        let file = args.file.clone().context("--file is required")?;
         let json = context.json();
         let text = tokio::task::spawn_blocking(move || -> Result<String> {
             let bytes = std::fs::read(&model_path)
@@ -38,27 +45,91 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
         return Ok(());
     }
     let endpoint = args.endpoint.as_deref().context("--endpoint is required")?;
-    let body = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let content_type = match ingot_data::DataFormat::from_path(&args.file.to_string_lossy()) {
-        Some(ingot_data::DataFormat::JsonLines) => "application/jsonlines",
-        Some(ingot_data::DataFormat::Parquet) => {
-            anyhow::bail!("endpoints take CSV or JSON Lines; convert the Parquet file first")
-        }
-        _ => "text/csv; header=present",
-    };
+    let client = context.client()?;
+    if let Some(id) = &args.async_result {
+        let invocation = client.async_invocation(endpoint, id).await?;
+        return report_async(context, &client, endpoint, &invocation).await;
+    }
+    let file = args.file.as_deref().context("--file is required")?;
+    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let content_type = content_type(file)?;
     let accept = if context.json() {
         "application/json"
     } else {
         "text/csv"
     };
-    let answer = context
-        .client()?
-        .invoke(endpoint, body, content_type, accept)
-        .await?;
+    if args.asynchronous {
+        let mut invocation = client
+            .invoke_async(
+                endpoint,
+                body,
+                content_type,
+                accept,
+                args.webhook_url.as_deref(),
+            )
+            .await?;
+        if args.wait {
+            while invocation.status == "queued" {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                invocation = client.async_invocation(endpoint, &invocation.id).await?;
+            }
+        }
+        return report_async(context, &client, endpoint, &invocation).await;
+    }
+    let answer = client.invoke(endpoint, body, content_type, accept).await?;
+    print_answer(&answer)
+}
+
+/// The body type of a file sent to an endpoint.
+fn content_type(file: &Path) -> Result<&'static str> {
+    Ok(
+        match ingot_data::DataFormat::from_path(&file.to_string_lossy()) {
+            Some(ingot_data::DataFormat::JsonLines) => "application/jsonlines",
+            Some(ingot_data::DataFormat::Parquet) => {
+                bail!("endpoints take CSV or JSON Lines; convert the Parquet file first")
+            }
+            _ => "text/csv; header=present",
+        },
+    )
+}
+
+/// Prints an async invocation: its answer once completed, else its status (a failure is an
+/// error naming the reason).
+async fn report_async(
+    context: &CliContext,
+    client: &Client,
+    endpoint: &str,
+    invocation: &AsyncInvocationView,
+) -> Result<()> {
+    match invocation.status.as_str() {
+        "completed" => {
+            let answer = client.get_bytes(&invocation.output_location).await?;
+            print_answer(&answer)
+        }
+        "failed" => bail!(
+            "async invocation {} on {endpoint} failed: {}",
+            invocation.id,
+            invocation
+                .failure_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        ),
+        _ if context.json() => print_json(invocation),
+        status => {
+            println!("async invocation {}: {status}", invocation.id);
+            println!(
+                "poll with: ingot predict --endpoint {endpoint} --async-result {}",
+                invocation.id
+            );
+            Ok(())
+        }
+    }
+}
+
+fn print_answer(answer: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout();
-    stdout.write_all(&answer)?;
+    stdout.write_all(answer)?;
     if !answer.ends_with(b"\n") {
         stdout.write_all(b"\n")?;
     }
