@@ -21,7 +21,7 @@ pub use convert::{conform_batch, take_rows};
 pub use dense::{is_dense_schema, read_csv_dense, DenseRows};
 pub use error::{Error, Result};
 pub use format::DataFormat;
-pub use parquet::{for_each_parquet_batch, write_parquet};
+pub use parquet::{for_each_parquet_batch, parquet_batches, write_parquet, ParquetSink};
 pub use profile::{profile, ColumnProfile, DatasetProfile, Histogram, ValueCount};
 pub use split::split_indices;
 pub use typed::{read_csv_with_schema, read_json_rows};

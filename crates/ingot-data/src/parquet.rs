@@ -53,28 +53,38 @@ fn canonical_table(batch: &RecordBatch) -> Result<Table> {
     Ok(Table { schema, batch })
 }
 
-/// Reads a Parquet file batch by batch (about `batch_rows` rows each, canonical types), so a
-/// caller can stream over it without holding the whole decoded table. Returns the row count.
-/// Nullability in each batch's schema reflects that batch only.
+/// The batches of a Parquet file (about `batch_rows` rows each, canonical types), decoded one at
+/// a time as the iterator is advanced, so a caller can stream over the file without holding the
+/// whole decoded table. Nullability in each batch's schema reflects that batch only.
+pub fn parquet_batches(
+    bytes: bytes::Bytes,
+    batch_rows: usize,
+) -> Result<impl Iterator<Item = Result<Table>>> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| Error::Parquet(e.to_string()))?
+        .with_batch_size(batch_rows.max(1))
+        .build()
+        .map_err(|e| Error::Parquet(e.to_string()))?;
+    Ok(reader.map(|batch| {
+        let batch = batch.map_err(|e| Error::Parquet(e.to_string()))?;
+        canonical_table(&batch)
+    }))
+}
+
+/// Calls `each` with every batch of [`parquet_batches`]; returns the row count.
 pub fn for_each_parquet_batch(
     bytes: bytes::Bytes,
     batch_rows: usize,
     mut each: impl FnMut(Table) -> Result<()>,
 ) -> Result<usize> {
-    if bytes.is_empty() {
-        return Err(Error::Empty);
-    }
-    let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| parquet_error(&e))?
-        .with_batch_size(batch_rows.max(1))
-        .build()
-        .map_err(|e| parquet_error(&e))?;
     let mut rows = 0;
-    for batch in reader {
-        let batch = batch.map_err(|e| parquet_error(&e))?;
-        rows += batch.num_rows();
-        each(canonical_table(&batch)?)?;
+    for table in parquet_batches(bytes, batch_rows)? {
+        let table = table?;
+        rows += table.num_rows();
+        each(table)?;
     }
     Ok(rows)
 }
@@ -260,21 +270,58 @@ mod tests {
     }
 }
 
-/// Encodes a batch as a Parquet file (zstd-compressed), e.g. batch transform output.
+/// Encodes a batch as a Parquet file (zstd-compressed), e.g. a dataset written whole.
 pub fn write_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
-    use parquet::arrow::ArrowWriter;
-    use parquet::basic::{Compression, ZstdLevel};
-    use parquet::file::properties::WriterProperties;
-    let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(properties))
-        .map_err(|e| parquet_error(&e))?;
-    writer.write(batch).map_err(|e| parquet_error(&e))?;
-    writer.close().map_err(|e| parquet_error(&e))?;
-    Ok(out)
+    let mut sink = ParquetSink::default();
+    sink.write(batch)?;
+    sink.finish()
+}
+
+/// A Parquet file (zstd-compressed) written batch by batch, e.g. batch transform output. Every
+/// batch must have the first one's schema.
+#[derive(Default)]
+pub struct ParquetSink {
+    writer: Option<parquet::arrow::ArrowWriter<Vec<u8>>>,
+}
+
+impl ParquetSink {
+    /// Appends a batch (the first one fixes the file's schema).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        use parquet::basic::{Compression, ZstdLevel};
+        use parquet::file::properties::WriterProperties;
+        let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                let properties = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .build();
+                let writer = parquet::arrow::ArrowWriter::try_new(
+                    Vec::new(),
+                    batch.schema(),
+                    Some(properties),
+                )
+                .map_err(|e| parquet_error(&e))?;
+                self.writer.insert(writer)
+            }
+        };
+        writer.write(batch).map_err(|e| parquet_error(&e))
+    }
+
+    /// Whether no batch was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.writer.is_none()
+    }
+
+    /// The file's bytes; an error when no batch was written (a file needs a schema).
+    pub fn finish(self) -> Result<Vec<u8>> {
+        let writer = self
+            .writer
+            .ok_or_else(|| Error::Parquet("no batch was written".into()))?;
+        writer
+            .into_inner()
+            .map_err(|e| Error::Parquet(e.to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -300,6 +347,25 @@ mod write_tests {
         let joined = arrow_select::concat::concat_batches(&pieces[0].schema(), &pieces).unwrap();
         assert_eq!(joined.column(0), table.batch.column(0));
         assert_eq!(joined.column(1), table.batch.column(1));
+    }
+
+    #[test]
+    fn batches_written_one_by_one_read_back_as_one_table() {
+        let table = crate::read_table(b"a,b\n1,x\n2,\n3,y\n", crate::DataFormat::Csv).unwrap();
+        let mut sink = ParquetSink::default();
+        assert!(sink.is_empty());
+        for start in 0..3 {
+            sink.write(&table.batch.slice(start, 1)).unwrap();
+        }
+        let bytes = bytes::Bytes::from(sink.finish().unwrap());
+        let pieces: Vec<Table> = parquet_batches(bytes.clone(), 2)
+            .unwrap()
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(pieces.len(), 2);
+        let back = read_parquet_table(bytes).unwrap();
+        assert_eq!(back.batch, table.batch);
+        assert!(ParquetSink::default().finish().is_err());
     }
 
     #[test]

@@ -17,6 +17,9 @@ use ingot_core::{validate_name, JobStatus};
 
 use crate::{Error, JobProgress, Platform, Result};
 
+/// Rows of a Parquet dataset decoded and scored at a time: a large dataset is never held
+/// decoded whole, and each slice still gives every worker several chunks.
+const SLICE_ROWS: usize = 65_536;
 /// The fewest rows a worker scores in one `predict` call (smaller datasets use fewer workers).
 const MIN_CHUNK_ROWS: usize = 64;
 /// The most rows in one chunk, so that progress moves on large datasets.
@@ -209,9 +212,12 @@ impl Platform {
         let join = job.join_input;
         let (parquet, rows) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, usize)> {
             let loaded = LoadedModel::from_bytes(&model_bytes)?;
-            let table = ingot_data::read_table_bytes(data_bytes, format)?;
-            let output = transform_batch(&loaded, &table.batch, workers, join, &rows.done)?;
-            Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
+            let scoring = Scoring {
+                workers,
+                join_input: join,
+                slice_rows: SLICE_ROWS,
+            };
+            score_dataset(&loaded, data_bytes, format, &scoring, &rows.done)
         })
         .await??;
         let source = format!("transform job {}", job.id);
@@ -227,8 +233,59 @@ impl Platform {
     }
 }
 
-/// The row ranges `(start, len)` a table of `rows` rows is scored in by `workers` workers.
+/// How a dataset is scored.
+struct Scoring {
+    workers: usize,
+    join_input: bool,
+    /// Rows of a Parquet dataset decoded, scored and written at a time.
+    slice_rows: usize,
+}
+
+/// Scores a dataset file into the Parquet bytes of its output table; returns them and the row
+/// count. Parquet is decoded, scored and written a slice at a time, so its decoded rows are
+/// never held whole; other formats are read whole.
+fn score_dataset(
+    loaded: &LoadedModel,
+    bytes: Bytes,
+    format: ingot_data::DataFormat,
+    scoring: &Scoring,
+    done: &AtomicU64,
+) -> Result<(Vec<u8>, usize)> {
+    let Scoring {
+        workers,
+        join_input,
+        slice_rows,
+    } = *scoring;
+    if format == ingot_data::DataFormat::Parquet {
+        let mut sink = ingot_data::ParquetSink::default();
+        let mut rows = 0;
+        for table in ingot_data::parquet_batches(bytes.clone(), slice_rows)? {
+            let table = table?;
+            rows += table.num_rows();
+            sink.write(&transform_batch(
+                loaded,
+                &table.batch,
+                workers,
+                join_input,
+                done,
+            )?)?;
+        }
+        if !sink.is_empty() {
+            return Ok((sink.finish()?, rows));
+        }
+        // A file without rows: scored whole below, for the output's schema.
+    }
+    let table = ingot_data::read_table_bytes(bytes, format)?;
+    let output = transform_batch(loaded, &table.batch, workers, join_input, done)?;
+    Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
+}
+
+/// The row ranges `(start, len)` a table of `rows` rows is scored in by `workers` workers. A
+/// table without rows is one empty range, so its output still has the prediction columns.
 fn chunks(rows: usize, workers: usize) -> Vec<(usize, usize)> {
+    if rows == 0 {
+        return vec![(0, 0)];
+    }
     let chunk = rows
         .div_ceil(workers.max(1) * CHUNKS_PER_WORKER)
         .clamp(MIN_CHUNK_ROWS, MAX_CHUNK_ROWS);
@@ -484,14 +541,8 @@ mod tests {
 
     #[test]
     fn chunks_cover_every_row_once_in_order() {
-        for (rows, workers) in [
-            (0, 4),
-            (1, 4),
-            (63, 2),
-            (300, 3),
-            (10_000, 2),
-            (1_000_000, 64),
-        ] {
+        assert_eq!(chunks(0, 4), [(0, 0)]);
+        for (rows, workers) in [(1, 4), (63, 2), (300, 3), (10_000, 2), (1_000_000, 64)] {
             let chunks = chunks(rows, workers);
             let mut next = 0;
             for &(start, len) in &chunks {
@@ -531,6 +582,52 @@ mod tests {
                 .unwrap();
             assert_eq!(scored.values(), &whole[..], "{workers} workers");
         }
+    }
+
+    #[test]
+    fn parquet_datasets_score_slice_by_slice_as_a_whole_table_does() {
+        let rows = 1_000;
+        let (loaded, input) = model_and_rows(rows);
+        let whole = transform_batch(&loaded, &input, 2, true, &AtomicU64::new(0)).unwrap();
+        let parquet = Bytes::from(ingot_data::write_parquet(&input).unwrap());
+        let scoring = Scoring {
+            workers: 2,
+            join_input: true,
+            slice_rows: 300,
+        };
+        let done = AtomicU64::new(0);
+        let (bytes, counted) = score_dataset(
+            &loaded,
+            parquet,
+            ingot_data::DataFormat::Parquet,
+            &scoring,
+            &done,
+        )
+        .unwrap();
+        assert_eq!((counted, done.load(Ordering::Relaxed)), (rows, rows as u64));
+        let back =
+            ingot_data::read_table_bytes(Bytes::from(bytes), ingot_data::DataFormat::Parquet)
+                .unwrap();
+        assert_eq!(back.batch.num_rows(), rows);
+        for (column, expected) in back.batch.columns().iter().zip(whole.columns()) {
+            assert_eq!(column, expected);
+        }
+        // A Parquet file without rows gives an empty output with the prediction column.
+        let empty = Bytes::from(ingot_data::write_parquet(&input.slice(0, 0)).unwrap());
+        let (bytes, counted) = score_dataset(
+            &loaded,
+            empty,
+            ingot_data::DataFormat::Parquet,
+            &scoring,
+            &AtomicU64::new(0),
+        )
+        .unwrap();
+        assert_eq!(counted, 0);
+        let back =
+            ingot_data::read_table_bytes(Bytes::from(bytes), ingot_data::DataFormat::Parquet)
+                .unwrap();
+        let names: Vec<&str> = back.schema.names().collect();
+        assert_eq!(names, ["x", "prediction"]);
     }
 
     #[test]
