@@ -1,8 +1,8 @@
 //! Batch transform: a dataset version scored by a model version in row chunks that worker
-//! threads take in turn, written as a new dataset version (Parquet) of predictions, optionally
-//! joined with the input columns, with live progress (rows scored) while it runs. Scoring is the
-//! same `LoadedModel::predict` the endpoints run, so predictions equal the real-time ones for the
-//! same rows.
+//! threads take in turn (Parquet datasets a slice at a time), written as a new dataset version
+//! (Parquet) of predictions, optionally joined with the input columns, with live progress (rows
+//! scored) while it runs. Scoring is the same `LoadedModel::predict` the endpoints run, so
+//! predictions equal the real-time ones for the same rows.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
