@@ -20,12 +20,36 @@ pub struct JobProgress {
     pub total: u64,
 }
 
+/// Live progress of one running job (training iterations, transform rows), updated by the
+/// thread doing the work and read by API requests.
+#[derive(Debug, Default)]
+pub(crate) struct ProgressCounter {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+}
+
+impl ProgressCounter {
+    /// A counter at zero of `total`.
+    pub(crate) fn of(total: u64) -> ProgressCounter {
+        ProgressCounter {
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(total),
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> JobProgress {
+        JobProgress {
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Shared state of one running job.
 #[derive(Default)]
 struct RunningJob {
     cancel: AtomicBool,
-    done: AtomicU64,
-    total: AtomicU64,
+    progress: ProgressCounter,
 }
 
 type RunningJobs = Arc<Mutex<HashMap<String, Arc<RunningJob>>>>;
@@ -101,14 +125,14 @@ impl JobRunner {
 
     /// Progress of a running job.
     pub(crate) fn progress(&self, id: &str) -> Option<JobProgress> {
-        lock(&self.running).get(id).map(|job| JobProgress {
-            done: job.done.load(Ordering::Relaxed),
-            total: job.total.load(Ordering::Relaxed),
-        })
+        lock(&self.running)
+            .get(id)
+            .map(|job| job.progress.snapshot())
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `mutex`, recovering it from a panicked holder.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -239,8 +263,8 @@ impl Worker {
             let mut on_event = |event: TrainEvent| match event {
                 TrainEvent::Log(message) => self.log(id, &message),
                 TrainEvent::Progress { done, total } => {
-                    state.done.store(done, Ordering::Relaxed);
-                    state.total.store(total, Ordering::Relaxed);
+                    state.progress.done.store(done, Ordering::Relaxed);
+                    state.progress.total.store(total, Ordering::Relaxed);
                 }
                 TrainEvent::Metric { name, step, value } if value.is_finite() => {
                     pending_metrics.push(MetricPoint {

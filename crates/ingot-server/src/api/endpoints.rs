@@ -8,7 +8,7 @@ use axum::Json;
 use ingot_core::EndpointConfig;
 use ingot_protocol::{
     CreateEndpoint, CreateEndpointKey, CreateTransformJob, EndpointKeyView, EndpointView,
-    ErrorBody, ProgressView, TransformJobView,
+    ErrorBody, TransformJobView,
 };
 use ingot_service::{TransformRequest, TransformStatus};
 
@@ -183,10 +183,7 @@ pub(crate) async fn create_transform(
 
 fn transform_view(status: TransformStatus) -> TransformJobView {
     let mut view = TransformJobView::from(status.job);
-    view.progress = status.progress.map(|p| ProgressView {
-        done: p.done,
-        total: p.total,
-    });
+    view.progress = status.progress.map(super::jobs::progress_view);
     view
 }
 

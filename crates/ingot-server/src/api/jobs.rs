@@ -17,11 +17,16 @@ use crate::{ApiError, AppState};
 fn view(state: &AppState, job: ingot_core::records::Job) -> JobView {
     let progress = state.platform.job_progress(&job.id);
     let mut view = JobView::from(job);
-    view.progress = progress.map(|p| ProgressView {
-        done: p.done,
-        total: p.total,
-    });
+    view.progress = progress.map(progress_view);
     view
+}
+
+/// A running job's progress (training or transform) as the API shows it.
+pub(crate) fn progress_view(progress: ingot_service::JobProgress) -> ProgressView {
+    ProgressView {
+        done: progress.done,
+        total: progress.total,
+    }
 }
 
 /// Submits a training job; it runs asynchronously.

@@ -15,6 +15,7 @@ use ingot_catalog::{LoadedModel, Predictions};
 use ingot_core::records::TransformJob;
 use ingot_core::{validate_name, JobStatus};
 
+use crate::jobs::{lock, ProgressCounter};
 use crate::{Error, JobProgress, Platform, Result};
 
 /// Rows of a Parquet dataset decoded and scored at a time: a large dataset is never held
@@ -46,46 +47,23 @@ pub struct TransformStatus {
     pub progress: Option<JobProgress>,
 }
 
-/// Rows scored so far by one running job.
-#[derive(Debug)]
-pub(crate) struct RowsScored {
-    done: AtomicU64,
-    total: u64,
-}
-
-impl RowsScored {
-    fn snapshot(&self) -> JobProgress {
-        JobProgress {
-            done: self.done.load(Ordering::Relaxed),
-            total: self.total,
-        }
-    }
-}
-
-/// The progress of every running transform job, by id.
+/// The progress (rows scored) of every running transform job, by id.
 #[derive(Debug, Default)]
-pub(crate) struct TransformProgress(Mutex<HashMap<String, Arc<RowsScored>>>);
+pub(crate) struct TransformProgress(Mutex<HashMap<String, Arc<ProgressCounter>>>);
 
 impl TransformProgress {
-    fn start(&self, id: &str, total: u64) -> Arc<RowsScored> {
-        let rows = Arc::new(RowsScored {
-            done: AtomicU64::new(0),
-            total,
-        });
-        self.lock().insert(id.to_string(), rows.clone());
+    fn start(&self, id: &str, total: u64) -> Arc<ProgressCounter> {
+        let rows = Arc::new(ProgressCounter::of(total));
+        lock(&self.0).insert(id.to_string(), rows.clone());
         rows
     }
 
     fn finish(&self, id: &str) {
-        self.lock().remove(id);
+        lock(&self.0).remove(id);
     }
 
     fn get(&self, id: &str) -> Option<JobProgress> {
-        self.lock().get(id).map(|rows| rows.snapshot())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RowsScored>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.0).get(id).map(|rows| rows.snapshot())
     }
 }
 
@@ -196,7 +174,11 @@ impl Platform {
         TransformStatus { job, progress }
     }
 
-    async fn run_transform(&self, job: &TransformJob, rows: Arc<RowsScored>) -> Result<(i64, i64)> {
+    async fn run_transform(
+        &self,
+        job: &TransformJob,
+        rows: Arc<ProgressCounter>,
+    ) -> Result<(i64, i64)> {
         let model = self
             .store
             .model_version(&job.model, Some(job.model_version))
