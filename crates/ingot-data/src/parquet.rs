@@ -8,6 +8,11 @@ use arrow_array::{Array, RecordBatch};
 use ingot_core::{Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+/// A Parquet library error, as ours.
+fn parquet_error(e: impl std::fmt::Display) -> Error {
+    Error::Parquet(e.to_string())
+}
+
 /// Reads a Parquet file, inferring the logical schema from its Arrow types. A column is nullable
 /// when it holds nulls (the file's declared nullability is not trusted: most writers mark
 /// everything nullable). The whole file decodes as one batch, straight into its final arrays
@@ -16,17 +21,16 @@ pub(crate) fn read_parquet_table(bytes: bytes::Bytes) -> Result<Table> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
-    let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| parquet_error(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet_error)?;
     let rows = builder.metadata().file_metadata().num_rows();
     let arrow_schema = builder.schema().clone();
     let reader = builder
         .with_batch_size(usize::try_from(rows).unwrap_or(0).max(1))
         .build()
-        .map_err(|e| parquet_error(&e))?;
+        .map_err(parquet_error)?;
     let mut batches = reader
         .collect::<std::result::Result<Vec<RecordBatch>, _>>()
-        .map_err(|e| parquet_error(&e))?;
+        .map_err(parquet_error)?;
     let batch = match batches.len() {
         1 => batches.remove(0),
         _ => arrow_select::concat::concat_batches(&arrow_schema, &batches)?,
@@ -64,12 +68,12 @@ pub fn parquet_batches(
         return Err(Error::Empty);
     }
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| Error::Parquet(e.to_string()))?
+        .map_err(parquet_error)?
         .with_batch_size(batch_rows.max(1))
         .build()
-        .map_err(|e| Error::Parquet(e.to_string()))?;
+        .map_err(parquet_error)?;
     Ok(reader.map(|batch| {
-        let batch = batch.map_err(|e| Error::Parquet(e.to_string()))?;
+        let batch = batch.map_err(parquet_error)?;
         canonical_table(&batch)
     }))
 }
@@ -251,19 +255,9 @@ mod tests {
             .clone();
         assert_eq!(metadata.num_row_groups(), 11);
         let t = read(&bytes).unwrap();
-        let v = t
-            .batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap();
+        let v = t.batch.column(0).as_primitive::<Int64Type>();
         assert_eq!(v.values(), &values[..]);
-        let s = t
-            .batch
-            .column(1)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
+        let s = t.batch.column(1).as_string::<i32>();
         let back: Vec<Option<String>> = s.iter().map(|x| x.map(str::to_string)).collect();
         assert_eq!(back, labels);
         assert!(t.schema.fields[1].nullable && !t.schema.fields[0].nullable);
@@ -289,7 +283,6 @@ impl ParquetSink {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         use parquet::basic::{Compression, ZstdLevel};
         use parquet::file::properties::WriterProperties;
-        let parquet_error = |e: &dyn std::fmt::Display| Error::Parquet(e.to_string());
         let writer = match &mut self.writer {
             Some(writer) => writer,
             None => {
@@ -301,11 +294,11 @@ impl ParquetSink {
                     batch.schema(),
                     Some(properties),
                 )
-                .map_err(|e| parquet_error(&e))?;
+                .map_err(parquet_error)?;
                 self.writer.insert(writer)
             }
         };
-        writer.write(batch).map_err(|e| parquet_error(&e))
+        writer.write(batch).map_err(parquet_error)
     }
 
     /// Whether no batch was written yet.
@@ -318,9 +311,7 @@ impl ParquetSink {
         let writer = self
             .writer
             .ok_or_else(|| Error::Parquet("no batch was written".into()))?;
-        writer
-            .into_inner()
-            .map_err(|e| Error::Parquet(e.to_string()))
+        writer.into_inner().map_err(parquet_error)
     }
 }
 

@@ -262,6 +262,20 @@ impl Client {
         self.get("/api/v1/algorithms").await
     }
 
+    /// A POST of rows to an endpoint path, with their type and the answer's.
+    fn rows_request(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        accept: &str,
+    ) -> RequestBuilder {
+        self.request(Method::POST, path)
+            .header("content-type", content_type)
+            .header("accept", accept)
+            .body(body)
+    }
+
     /// Queues an async invocation of an endpoint.
     pub async fn invoke_async(
         &self,
@@ -271,14 +285,8 @@ impl Client {
         accept: &str,
         webhook_url: Option<&str>,
     ) -> Result<AsyncInvocationView> {
-        let mut builder = self
-            .request(
-                Method::POST,
-                &format!("/endpoints/{endpoint}/async-invocations"),
-            )
-            .header("content-type", content_type)
-            .header("accept", accept)
-            .body(body);
+        let path = format!("/endpoints/{endpoint}/async-invocations");
+        let mut builder = self.rows_request(&path, body, content_type, accept);
         if let Some(url) = webhook_url {
             builder = builder.header("x-ingot-webhook-url", url);
         }
@@ -299,11 +307,8 @@ impl Client {
         content_type: &str,
         accept: &str,
     ) -> Result<Vec<u8>> {
-        let builder = self
-            .request(Method::POST, &format!("/endpoints/{endpoint}/invocations"))
-            .header("content-type", content_type)
-            .header("accept", accept)
-            .body(body);
+        let path = format!("/endpoints/{endpoint}/invocations");
+        let builder = self.rows_request(&path, body, content_type, accept);
         let response = self.send(builder).await?;
         Ok(response
             .bytes()
