@@ -44,10 +44,6 @@ async fn invoke_async(
     (status, answered_by, response.text().await.unwrap())
 }
 
-fn as_args(owned: &[String]) -> Vec<&str> {
-    owned.iter().map(String::as_str).collect()
-}
-
 #[test]
 fn deploy_update_show_keys_and_transform_through_the_cli() {
     let home = tempfile::tempdir().unwrap();
@@ -195,21 +191,25 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     assert_eq!((status, model.as_str()), (200, "shapes:2"));
 
     // `ingot transform` of dataset shapes by shapes:2 into `output`, with more flags.
-    let transform = |output: &str, flags: &[&str]| -> Vec<String> {
-        ["transform", "--model", "shapes:2", "--dataset", "shapes"]
-            .iter()
-            .chain(&["--output-dataset", output])
-            .chain(flags)
-            .map(|a| a.to_string())
-            .collect()
+    let transform = |output: &'static str, flags: &[&'static str]| -> Vec<&'static str> {
+        let base = [
+            "transform",
+            "--model",
+            "shapes:2",
+            "--dataset",
+            "shapes",
+            "--output-dataset",
+            output,
+        ];
+        [&base[..], flags].concat()
     };
 
     // Without --wait, the job is reported as started, with nothing scored yet.
-    let started = server.ok(&as_args(&transform("scored-later", &[])));
+    let started = server.ok(&transform("scored-later", &[]));
     assert!(started.contains("scored 0 of 300 rows so far"), "{started}");
 
     // Batch transform with the input joined.
-    let job = server.json(&as_args(&transform("scored", &["--join-input", "--wait"])));
+    let job = server.json(&transform("scored", &["--join-input", "--wait"]));
     assert_eq!(job["status"], "Completed", "{job}");
     assert_eq!(job["rows"], 300);
     let scored: Value = server.json(&["dataset", "show", "scored"]);
