@@ -51,6 +51,41 @@ pub fn read_csv_with_schema(
     assemble(schema, columns, rows)
 }
 
+/// Whether a CSV body without a declared header starts with one: its first line names every
+/// schema column (in any order, extra names allowed) and is not all numbers. MLflow's and
+/// pandas' CSV always carries a header, SageMaker's never does; a data row naming every
+/// column is not a plausible row, and numeric names (`0,1,2`) stay data.
+pub fn csv_starts_with_header(bytes: &[u8], schema: &Schema) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Ok(line) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let names: Vec<&str> = line.split(',').map(unquote).collect();
+    let is_column = |name: &str| schema.fields.iter().any(|f| f.name == name);
+    // The first field decides most bodies (data rows) with one comparison per column.
+    if schema.fields.is_empty() || !is_column(names[0]) {
+        return false;
+    }
+    let all_numbers = names.iter().all(|n| n.trim().parse::<f64>().is_ok());
+    !all_numbers
+        && schema
+            .fields
+            .iter()
+            .all(|f| names.contains(&f.name.as_str()))
+}
+
+/// A header name without the quotes CSV may put around it (`""` inside stands for `"`, which
+/// no schema column name of ours needs, so it is left as is).
+fn unquote(field: &str) -> &str {
+    let field = field.trim();
+    field
+        .strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .unwrap_or(field)
+}
+
 /// Where each schema column sits in the records, and how many fields a record has: schema
 /// order without a header; with one (read here), matched by name, extra columns ignored, a
 /// missing or twice-named schema column an error naming it.
@@ -311,6 +346,28 @@ mod tests {
             read_csv_with_schema(b"", &schema(), false).unwrap_err(),
             Error::Empty
         );
+    }
+
+    #[test]
+    fn a_first_line_naming_every_column_is_taken_for_a_header() {
+        let header = |body: &str| csv_starts_with_header(body.as_bytes(), &schema());
+        // What pandas' `to_csv(index=False)` writes: names in any order, extra columns, quotes,
+        // a BOM, CRLF line ends, a header with no rows.
+        assert!(header("Age,score,name,ok,at\n30,1,ann,true,\n"));
+        assert!(header("at,ok,name,score,Age,label\r\n30,1,ann,true,,1\r\n"));
+        assert!(header("\u{feff}\"Age\",\"score\",name,ok,at"));
+        // Data rows, and headers that do not name every column, are not.
+        assert!(!header("30,1,ann,true,2020-01-01\n"));
+        assert!(!header("Age,score,name,ok\n30,1,ann,true\n"));
+        assert!(!header("Age,score,name,ok,at_time\n"));
+        assert!(!header(""));
+        // Numeric column names: a row of numbers stays data.
+        let numbered = Schema::new(vec![
+            Field::new("0", ColumnType::Float, false),
+            Field::new("1", ColumnType::Float, false),
+        ]);
+        assert!(!csv_starts_with_header(b"0,1\n", &numbered));
+        assert!(!csv_starts_with_header(b"1,0\n", &numbered));
     }
 
     #[test]

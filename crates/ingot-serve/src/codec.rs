@@ -10,8 +10,8 @@ use crate::{Error, Result};
 /// How an invocation body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestFormat {
-    /// CSV in schema column order; with `header=present`, a header row maps columns by name.
-    Csv { header: bool },
+    /// CSV; a header row maps columns by name, otherwise values are in schema column order.
+    Csv { header: CsvHeader },
     /// `{"instances": [...]}`, a bare array of rows, or one record object.
     Json,
     /// One JSON row (object or array) per line.
@@ -23,7 +23,14 @@ impl RequestFormat {
     pub fn from_content_type(content_type: &str) -> Result<Self> {
         let mut parts = content_type.split(';').map(str::trim);
         let essence = parts.next().unwrap_or("").to_ascii_lowercase();
-        let header = parts.any(|p| p.eq_ignore_ascii_case("header=present"));
+        let mut header = CsvHeader::Detect;
+        for parameter in parts {
+            if parameter.eq_ignore_ascii_case("header=present") {
+                header = CsvHeader::Present;
+            } else if parameter.eq_ignore_ascii_case("header=absent") {
+                header = CsvHeader::Absent;
+            }
+        }
         match essence.as_str() {
             "text/csv" | "application/csv" => Ok(RequestFormat::Csv { header }),
             "application/json" => Ok(RequestFormat::Json),
@@ -33,6 +40,29 @@ impl RequestFormat {
             _ => Err(Error::UnsupportedMediaType {
                 content_type: content_type.to_string(),
             }),
+        }
+    }
+}
+
+/// Whether a CSV body starts with a header row, from `Content-Type`'s `header` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvHeader {
+    /// `header=present`.
+    Present,
+    /// `header=absent` (SageMaker's convention for bare rows).
+    Absent,
+    /// No parameter: a first line naming every schema column is a header (MLflow's and
+    /// pandas' CSV), anything else is data ([`ingot_data::csv_starts_with_header`]).
+    Detect,
+}
+
+impl CsvHeader {
+    /// Whether this body's first line is a header.
+    pub fn in_body(self, body: &[u8], schema: &Schema) -> bool {
+        match self {
+            CsvHeader::Present => true,
+            CsvHeader::Absent => false,
+            CsvHeader::Detect => ingot_data::csv_starts_with_header(body, schema),
         }
     }
 }
@@ -91,9 +121,11 @@ impl ResponseFormat {
 pub fn decode_request(body: &[u8], format: RequestFormat, schema: &Schema) -> Result<RecordBatch> {
     check_not_empty(body)?;
     match format {
-        RequestFormat::Csv { header } => {
-            Ok(ingot_data::read_csv_with_schema(body, schema, header)?)
-        }
+        RequestFormat::Csv { header } => Ok(ingot_data::read_csv_with_schema(
+            body,
+            schema,
+            header.in_body(body, schema),
+        )?),
         RequestFormat::Json => {
             let value: serde_json::Value = serde_json::from_slice(body)
                 .map_err(|e| Error::BadBody(format!("invalid JSON body: {e}")))?;
@@ -120,11 +152,15 @@ pub fn decode_request(body: &[u8], format: RequestFormat, schema: &Schema) -> Re
 /// [`ingot_data::read_csv_dense`]): the values and errors of [`decode_request`] without a batch.
 pub(crate) fn decode_csv_dense(
     body: &[u8],
-    header: bool,
+    header: CsvHeader,
     schema: &Schema,
 ) -> Result<ingot_data::DenseRows> {
     check_not_empty(body)?;
-    Ok(ingot_data::read_csv_dense(body, schema, header)?)
+    Ok(ingot_data::read_csv_dense(
+        body,
+        schema,
+        header.in_body(body, schema),
+    )?)
 }
 
 fn check_not_empty(body: &[u8]) -> Result<()> {
@@ -243,11 +279,21 @@ mod tests {
     fn content_types_map_to_formats() {
         assert_eq!(
             RequestFormat::from_content_type("text/csv; charset=utf-8").unwrap(),
-            RequestFormat::Csv { header: false }
+            RequestFormat::Csv {
+                header: CsvHeader::Detect
+            }
         );
         assert_eq!(
             RequestFormat::from_content_type("text/csv;header=present").unwrap(),
-            RequestFormat::Csv { header: true }
+            RequestFormat::Csv {
+                header: CsvHeader::Present
+            }
+        );
+        assert_eq!(
+            RequestFormat::from_content_type("text/csv; Header=Absent").unwrap(),
+            RequestFormat::Csv {
+                header: CsvHeader::Absent
+            }
         );
         assert!(matches!(
             RequestFormat::from_content_type("application/xml"),
@@ -257,7 +303,9 @@ mod tests {
 
     #[test]
     fn accept_defaults_to_the_request_type() {
-        let csv = RequestFormat::Csv { header: false };
+        let csv = RequestFormat::Csv {
+            header: CsvHeader::Detect,
+        };
         assert_eq!(
             ResponseFormat::from_accept(None, csv).unwrap(),
             ResponseFormat::Csv
@@ -324,12 +372,34 @@ mod tests {
         let err = decode_request(b"{\"age\":1}\n{bad\n", RequestFormat::JsonLines, &schema())
             .unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
-        let err = decode_request(
-            b"31,FR\n45\n",
-            RequestFormat::Csv { header: false },
-            &schema(),
-        )
-        .unwrap_err();
+        let detect = RequestFormat::Csv {
+            header: CsvHeader::Detect,
+        };
+        let err = decode_request(b"31,FR\n45\n", detect, &schema()).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+        // A detected header is skipped, so a bad value is named on its own line and column.
+        let err = decode_request(b"country,age\nFR,x\n", detect, &schema()).unwrap_err();
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("\"age\""),
+            "{err}"
+        );
+        // Declared absent, the same first line is data, and its "age" is not an integer.
+        let absent = RequestFormat::Csv {
+            header: CsvHeader::Absent,
+        };
+        let err = decode_request(b"age,country\n31,FR\n", absent, &schema()).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn csv_headers_are_detected_unless_declared() {
+        let detect = RequestFormat::Csv {
+            header: CsvHeader::Detect,
+        };
+        // pandas' `to_csv(index=False)`, columns in another order: matched by name.
+        let named = decode_request(b"country,age\nFR,31\nDE,45\n", detect, &schema()).unwrap();
+        let bare = decode_request(b"31,FR\n45,DE\n", detect, &schema()).unwrap();
+        assert_eq!(named, bare);
+        assert_eq!(named.num_rows(), 2);
     }
 }

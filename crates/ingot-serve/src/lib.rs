@@ -20,7 +20,7 @@ mod served;
 
 pub use batching::Batcher;
 pub use cache::{LoadedEndpoint, ModelCache};
-pub use codec::{decode_request, encode_response, RequestFormat, ResponseFormat};
+pub use codec::{decode_request, encode_response, CsvHeader, RequestFormat, ResponseFormat};
 pub use core::ReplicaCore;
 pub use error::{Error, Result};
 pub use in_process::{InProcessFactory, InProcessPool};

@@ -98,7 +98,9 @@ async fn a_thousand_models_behind_one_replica_with_room_for_a_hundred() {
                 let alone = LoadedModel::from_bytes(&files[&target.artifact_hash]).unwrap();
                 let batch = ingot_serve::decode_request(
                     body.as_bytes(),
-                    ingot_serve::RequestFormat::Csv { header: false },
+                    ingot_serve::RequestFormat::Csv {
+                        header: ingot_serve::CsvHeader::Absent,
+                    },
                     &alone.manifest.input_schema,
                 )
                 .unwrap();
@@ -125,7 +127,9 @@ async fn a_thousand_models_behind_one_replica_with_room_for_a_hundred() {
         let loaded = LoadedModel::from_bytes(&files[&targets[i].artifact_hash]).unwrap();
         let batch = ingot_serve::decode_request(
             b"2.0\n",
-            ingot_serve::RequestFormat::Csv { header: false },
+            ingot_serve::RequestFormat::Csv {
+                header: ingot_serve::CsvHeader::Absent,
+            },
             &loaded.manifest.input_schema,
         )
         .unwrap();
@@ -257,8 +261,10 @@ async fn dense_csv_answers_and_errors_as_the_batch_path() {
         max_delay_us: 100,
     };
     let batched = one_model_replica("xgb", "xgb", 7, bytes, Some(batching)).await;
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 14] = [
         ("text/csv", "0.1,-2\n0.3,-1\n,NA\ninf,-inf\n1,2\n"),
+        ("text/csv", "f1,f0\n-1.5,0.25\n-1.6,0.26\n"),
+        ("text/csv;header=absent", "f1,f0\n-1.5,0.25\n"),
         (
             "text/csv;header=present",
             "f1,extra,f0\n-1.5,x,0.25\n-1.6,y,0.26\n",
