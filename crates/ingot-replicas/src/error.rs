@@ -1,5 +1,6 @@
 //! The error type of the replica crate: setting up the runtime directory, and everything that
-//! can stop a replica child process from serving (bad spec, unreachable store, socket, model).
+//! can stop a replica or transform worker child process (bad spec, unreachable store, socket,
+//! model, output file).
 
 use std::path::PathBuf;
 
@@ -38,6 +39,12 @@ pub enum Error {
     /// The replica's models cannot be loaded.
     #[error(transparent)]
     Serve(#[from] ingot_serve::Error),
+    /// A transform worker cannot write its output file.
+    #[error("cannot write the transform output {path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The parent could not be told that the replica is ready.
     #[error("cannot signal readiness to the parent: {0}")]
     Parent(std::io::Error),

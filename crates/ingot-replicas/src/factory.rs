@@ -29,7 +29,7 @@ pub struct ProcessFactory {
     next_pool: AtomicU64,
 }
 
-fn private_dir(path: &Path) -> Result<()> {
+pub(crate) fn private_dir(path: &Path) -> Result<()> {
     let fail = |source| Error::RuntimeDir {
         path: path.to_path_buf(),
         source,

@@ -56,7 +56,7 @@ pub struct Started {
     pub stderr: StderrTail,
 }
 
-fn tail_stderr(child: &mut Child, name: &str) -> StderrTail {
+pub(crate) fn tail_stderr(child: &mut Child, name: &str) -> StderrTail {
     let lines = Arc::new(Mutex::new(VecDeque::new()));
     let (closed_tx, closed) = watch::channel(false);
     if let Some(stderr) = child.stderr.take() {

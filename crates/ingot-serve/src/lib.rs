@@ -2,9 +2,11 @@
 //! `dataframe_split`/`dataframe_records`, JSON Lines, Open Inference Protocol v2 tensors)
 //! against a model's input schema, encoding predictions, and the replica machinery that hosts
 //! a variant's models: the [`ReplicaCore`] (fixed pipeline or multi-model LRU, optional dynamic
-//! batching), the [`ReplicaPool`] contract, and the in-process pool.
+//! batching), the [`ReplicaPool`] contract, the in-process pool, and batch scoring of whole
+//! datasets ([`batch_transform`]).
 
 pub mod autoscale;
+pub mod batch_transform;
 mod batching;
 mod cache;
 mod codec;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ingot_artifacts::ArtifactStore;
 use ingot_core::records::{Job, LogLine, MetricPoint, ModelSummary, ModelVersion, TrainingSpec};
 use ingot_core::{validate_name, Hyperparameters};
+use ingot_serve::batch_transform::TransformRunner;
 use ingot_serve::PoolFactory;
 use ingot_store::{MetadataStore, SqliteStore};
 
@@ -27,6 +28,9 @@ pub struct PlatformConfig {
     /// How endpoint replicas run: `None` serves them inside this process; the server binary
     /// passes a factory of child processes.
     pub pool_factory: Option<Arc<dyn PoolFactory>>,
+    /// Where batch transforms are scored: `None` on a blocking thread of this process; the
+    /// server binary passes worker processes.
+    pub transform_runner: Option<Arc<dyn TransformRunner>>,
     /// How often the autoscaler looks at traffic.
     pub autoscale_interval: std::time::Duration,
     /// How often due monitoring schedules are looked for.
@@ -41,6 +45,7 @@ impl std::fmt::Debug for PlatformConfig {
             .field("job_workers", &self.job_workers)
             .field("job_threads", &self.job_threads)
             .field("process_replicas", &self.pool_factory.is_some())
+            .field("process_transforms", &self.transform_runner.is_some())
             .field("autoscale_interval", &self.autoscale_interval)
             .field("monitoring_interval", &self.monitoring_interval)
             .finish()
@@ -57,6 +62,7 @@ impl PlatformConfig {
             job_workers: 1,
             job_threads: cores,
             pool_factory: None,
+            transform_runner: None,
             autoscale_interval: std::time::Duration::from_secs(10),
             monitoring_interval: std::time::Duration::from_secs(30),
         }
@@ -142,7 +148,11 @@ impl Platform {
         let webhook_secret = crate::auth::webhook_secret(&config.home)?;
         let platform = Arc::new(Platform {
             store,
-            serving: crate::serving::Serving::new(factory, artifacts.clone()),
+            serving: crate::serving::Serving::new(
+                factory,
+                config.transform_runner.clone(),
+                artifacts.clone(),
+            ),
             artifacts,
             jobs,
             credentials: Default::default(),

@@ -90,6 +90,9 @@ pub enum Command {
     /// Internal: one endpoint replica, started by the server
     #[command(hide = true)]
     Replica(crate::commands::replica::ReplicaArgs),
+    /// Internal: one batch transform worker, started by the server
+    #[command(hide = true)]
+    TransformWorker(crate::commands::replica::TransformWorkerArgs),
     /// Bias metrics and SHAP explanations of local files or stored datasets (SageMaker Clarify-style)
     #[command(subcommand)]
     Clarify(crate::commands::clarify::ClarifyCommand),

@@ -109,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Algorithms => commands::registry::algorithms(&context).await,
         Command::Monitor(command) => commands::monitor::run(&context, command).await,
         Command::Replica(args) => commands::replica::run(args).await,
+        Command::TransformWorker(args) => commands::replica::run_transform_worker(args).await,
         Command::Clarify(command) => commands::clarify::run(&context, command).await,
         Command::Sample(SampleCommand::Churn { rows, seed, out }) => {
             let csv = sample::churn_csv(*rows, *seed);

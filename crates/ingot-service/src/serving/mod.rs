@@ -17,6 +17,7 @@ use ingot_artifacts::ArtifactStore;
 use ingot_core::endpoint_config::VariantConfig;
 use ingot_core::records::Endpoint;
 use ingot_core::{validate_name, EndpointConfig, EndpointStatus};
+use ingot_serve::batch_transform::TransformRunner;
 use ingot_serve::{ModelSource, PoolFactory, ReplicaSpec, ResolvedModel, ServingMetrics};
 
 pub use capture::CAPTURE_PREFIX;
@@ -51,10 +52,15 @@ pub(crate) struct Serving {
     pub capture: CaptureWriter,
     pub async_queue: async_queue::AsyncQueue,
     pub transforms: transform::TransformProgress,
+    pub transform_runner: Option<Arc<dyn TransformRunner>>,
 }
 
 impl Serving {
-    pub fn new(factory: Arc<dyn PoolFactory>, artifacts: ArtifactStore) -> Serving {
+    pub fn new(
+        factory: Arc<dyn PoolFactory>,
+        transform_runner: Option<Arc<dyn TransformRunner>>,
+        artifacts: ArtifactStore,
+    ) -> Serving {
         Serving {
             live: LiveEndpoints::default(),
             factory,
@@ -63,6 +69,7 @@ impl Serving {
             capture: CaptureWriter::start(artifacts),
             async_queue: async_queue::AsyncQueue::default(),
             transforms: transform::TransformProgress::default(),
+            transform_runner,
         }
     }
 }

@@ -1,32 +1,19 @@
-//! Batch transform: a dataset version scored by a model version in row chunks that worker
-//! threads take in turn (Parquet datasets a slice at a time), written as a new dataset version
-//! (Parquet) of predictions, optionally joined with the input columns, with live progress (rows
-//! scored) while it runs. Scoring is the same `LoadedModel::predict` the endpoints run, so
-//! predictions equal the real-time ones for the same rows.
+//! Batch transform jobs: a dataset version scored by a model version (by
+//! `ingot_serve::batch_transform`, in a worker process when the platform has a
+//! [`TransformRunner`](ingot_serve::batch_transform::TransformRunner), else on a blocking
+//! thread here), written as a new dataset version (Parquet) of predictions, with live progress
+//! (rows scored) while it runs.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{Field as ArrowField, Schema as ArrowSchema};
 use bytes::Bytes;
-use ingot_catalog::{LoadedModel, Predictions};
 use ingot_core::records::TransformJob;
 use ingot_core::{validate_name, JobStatus};
+use ingot_serve::batch_transform::{score_spec, TransformSpec};
 
 use crate::jobs::{lock, ProgressCounter};
 use crate::{Error, JobProgress, Platform, Result};
-
-/// Rows of a Parquet dataset decoded and scored at a time: a large dataset is never held
-/// decoded whole, and each slice still gives every worker several chunks.
-const SLICE_ROWS: usize = 65_536;
-/// The fewest rows a worker scores in one `predict` call (smaller datasets use fewer workers).
-const MIN_CHUNK_ROWS: usize = 64;
-/// The most rows in one chunk, so that progress moves on large datasets.
-const MAX_CHUNK_ROWS: usize = 8_192;
-/// Chunks per worker aimed at: enough that a slow chunk does not leave the others idle.
-const CHUNKS_PER_WORKER: usize = 8;
 
 /// What a transform job is asked to do.
 #[derive(Debug, Clone)]
@@ -187,21 +174,17 @@ impl Platform {
             .store
             .dataset_version(&job.dataset, Some(job.dataset_version))
             .await?;
-        let model_bytes = self.artifacts.get(&model.artifact_hash).await?;
-        let data_bytes = self.artifacts.get(&dataset.content_hash).await?;
-        let format: ingot_data::DataFormat = dataset.format.parse()?;
-        let workers = job.workers.max(1) as usize;
-        let join = job.join_input;
-        let (parquet, rows) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, usize)> {
-            let loaded = LoadedModel::from_bytes(&model_bytes)?;
-            let scoring = Scoring {
-                workers,
-                join_input: join,
-                slice_rows: SLICE_ROWS,
-            };
-            score_dataset(&loaded, data_bytes, format, &scoring, &rows.done)
-        })
-        .await??;
+        let spec = TransformSpec {
+            model_artifact: model.artifact_hash,
+            dataset_artifact: dataset.content_hash,
+            format: dataset.format,
+            workers: job.workers.max(1) as usize,
+            join_input: job.join_input,
+        };
+        let (parquet, rows) = match &self.serving.transform_runner {
+            Some(runner) => runner.run(spec, &rows.done).await?,
+            None => self.transform_here(spec, rows).await?,
+        };
         let source = format!("transform job {}", job.id);
         let (version, _) = self
             .create_dataset(
@@ -213,451 +196,19 @@ impl Platform {
             .await?;
         Ok((version.version, rows as i64))
     }
-}
 
-/// How a dataset is scored.
-struct Scoring {
-    workers: usize,
-    join_input: bool,
-    /// Rows of a Parquet dataset decoded, scored and written at a time.
-    slice_rows: usize,
-}
-
-/// Scores a dataset file into the Parquet bytes of its output table; returns them and the row
-/// count. Parquet is decoded, scored and written a slice at a time, so its decoded rows are
-/// never held whole; other formats are read whole.
-fn score_dataset(
-    loaded: &LoadedModel,
-    bytes: Bytes,
-    format: ingot_data::DataFormat,
-    scoring: &Scoring,
-    done: &AtomicU64,
-) -> Result<(Vec<u8>, usize)> {
-    let Scoring {
-        workers,
-        join_input,
-        slice_rows,
-    } = *scoring;
-    if format == ingot_data::DataFormat::Parquet {
-        let mut sink = ingot_data::ParquetSink::default();
-        let mut rows = 0;
-        for table in ingot_data::parquet_batches(bytes.clone(), slice_rows)? {
-            let table = table?;
-            rows += table.num_rows();
-            sink.write(&transform_batch(
-                loaded,
-                &table.batch,
-                workers,
-                join_input,
-                done,
-            )?)?;
-        }
-        if !sink.is_empty() {
-            return Ok((sink.finish()?, rows));
-        }
-        // A file without rows: scored whole below, for the output's schema.
-    }
-    let table = ingot_data::read_table_bytes(bytes, format)?;
-    let output = transform_batch(loaded, &table.batch, workers, join_input, done)?;
-    Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
-}
-
-/// The row ranges `(start, len)` a table of `rows` rows is scored in by `workers` workers. A
-/// table without rows is one empty range, so its output still has the prediction columns.
-fn chunks(rows: usize, workers: usize) -> Vec<(usize, usize)> {
-    if rows == 0 {
-        return vec![(0, 0)];
-    }
-    let chunk = rows
-        .div_ceil(workers.max(1) * CHUNKS_PER_WORKER)
-        .clamp(MIN_CHUNK_ROWS, MAX_CHUNK_ROWS);
-    (0..rows)
-        .step_by(chunk)
-        .map(|start| (start, chunk.min(rows - start)))
-        .collect()
-}
-
-/// Scores `input` on up to `workers` threads, each taking the next chunk of rows until none is
-/// left (or one failed), adding each scored chunk's rows to `done`; assembles the output table
-/// with the chunks in row order.
-pub(crate) fn transform_batch(
-    loaded: &LoadedModel,
-    input: &RecordBatch,
-    workers: usize,
-    join_input: bool,
-    done: &AtomicU64,
-) -> Result<RecordBatch> {
-    let slices = chunks(input.num_rows(), workers);
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let score = || {
-        let mut scored: Vec<(usize, Result<Predictions>)> = Vec::new();
-        while !failed.load(Ordering::Relaxed) {
-            let index = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(start, len)) = slices.get(index) else {
-                break;
-            };
-            let predictions = loaded
-                .predict(&input.slice(start, len))
-                .map_err(Error::from);
-            match &predictions {
-                Ok(_) => {
-                    done.fetch_add(len as u64, Ordering::Relaxed);
-                }
-                Err(_) => failed.store(true, Ordering::Relaxed),
-            }
-            scored.push((index, predictions));
-        }
-        scored
-    };
-    let mut scored: Vec<(usize, Result<Predictions>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers.clamp(1, slices.len().max(1)))
-            .map(|_| scope.spawn(score))
-            .collect();
-        let mut all = Vec::with_capacity(slices.len());
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => all.extend(part),
-                Err(_) => all.push((
-                    usize::MAX,
-                    Err(Error::internal("a transform worker panicked")),
-                )),
-            }
-        }
-        all
-    });
-    scored.sort_by_key(|(index, _)| *index);
-    let parts = scored
-        .into_iter()
-        .map(|(_, part)| part)
-        .collect::<Result<Vec<_>>>()?;
-    let mut columns: Vec<(String, ArrayRef)> = Vec::new();
-    if join_input {
-        for (field, column) in input.schema().fields().iter().zip(input.columns()) {
-            columns.push((field.name().clone(), column.clone()));
-        }
-    }
-    for (name, column) in prediction_columns(&parts) {
-        let mut name = name;
-        while columns.iter().any(|(n, _)| *n == name) {
-            name = format!("{name}_pred");
-        }
-        columns.push((name, column));
-    }
-    let fields: Vec<ArrowField> = columns
-        .iter()
-        .map(|(name, column)| ArrowField::new(name, column.data_type().clone(), true))
-        .collect();
-    let arrays: Vec<ArrayRef> = columns.into_iter().map(|(_, c)| c).collect();
-    RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), arrays)
-        .map_err(|e| Error::internal(format!("cannot assemble transform output: {e}")))
-}
-
-/// The prediction columns of the concatenated parts.
-fn prediction_columns(parts: &[Predictions]) -> Vec<(String, ArrayRef)> {
-    let Some(first) = parts.first() else {
-        return Vec::new();
-    };
-    let floats = |values: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(values)) };
-    // Column j of row-major values `width` wide, sized once (a million rows would otherwise
-    // grow the vector a dozen times).
-    let gather = |width: usize, pick: &dyn Fn(&Predictions) -> &[f64], j: usize| -> ArrayRef {
-        let width = width.max(1);
-        let rows = parts.iter().map(|p| pick(p).len() / width).sum();
-        let mut column = Vec::with_capacity(rows);
-        for part in parts {
-            column.extend(pick(part).chunks(width).map(|row| row[j]));
-        }
-        floats(column)
-    };
-    match first {
-        Predictions::Regression { .. } => vec![(
-            "prediction".into(),
-            gather(
-                1,
-                &|p| match p {
-                    Predictions::Regression { values } => values,
-                    _ => &[],
-                },
-                0,
-            ),
-        )],
-        Predictions::Classification { classes, .. } => {
-            let labels: Vec<String> = parts
-                .iter()
-                .flat_map(|p| {
-                    p.predicted_labels()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            let mut out: Vec<(String, ArrayRef)> = vec![(
-                "predicted_label".into(),
-                Arc::new(StringArray::from(labels)) as ArrayRef,
-            )];
-            for (j, class) in classes.iter().enumerate() {
-                out.push((
-                    format!("probability_{class}"),
-                    gather(
-                        classes.len(),
-                        &|p| match p {
-                            Predictions::Classification { probabilities, .. } => probabilities,
-                            _ => &[],
-                        },
-                        j,
-                    ),
-                ));
-            }
-            out
-        }
-        Predictions::Clustering { k, .. } => {
-            let clusters: Vec<i64> = parts
-                .iter()
-                .flat_map(|p| match p {
-                    Predictions::Clustering { clusters, .. } => {
-                        clusters.iter().map(|c| *c as i64).collect::<Vec<_>>()
-                    }
-                    _ => Vec::new(),
-                })
-                .collect();
-            let mut out: Vec<(String, ArrayRef)> = vec![(
-                "cluster".into(),
-                Arc::new(Int64Array::from(clusters)) as ArrayRef,
-            )];
-            for j in 0..*k {
-                out.push((
-                    format!("distance_{j}"),
-                    gather(
-                        *k,
-                        &|p| match p {
-                            Predictions::Clustering { distances, .. } => distances,
-                            _ => &[],
-                        },
-                        j,
-                    ),
-                ));
-            }
-            out
-        }
-        Predictions::Projection { components, .. } => (0..*components)
-            .map(|j| {
-                (
-                    format!("component_{j}"),
-                    gather(
-                        *components,
-                        &|p| match p {
-                            Predictions::Projection { values, .. } => values,
-                            _ => &[],
-                        },
-                        j,
-                    ),
-                )
-            })
-            .collect(),
-        Predictions::Anomaly { threshold, .. } => {
-            let score = gather(
-                1,
-                &|p| match p {
-                    Predictions::Anomaly { scores, .. } => scores,
-                    _ => &[],
-                },
-                0,
-            );
-            let flags: BooleanArray = parts
-                .iter()
-                .flat_map(|p| match p {
-                    Predictions::Anomaly { scores, .. } => scores
-                        .iter()
-                        .map(|s| Some(s > threshold))
-                        .collect::<Vec<_>>(),
-                    _ => Vec::new(),
-                })
-                .collect();
-            vec![
-                ("score".into(), score),
-                ("is_anomaly".into(), Arc::new(flags) as ArrayRef),
-            ]
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A linear model of y = 0.5·x − 2 and a table of `rows` rows to score with it.
-    fn model_and_rows(rows: usize) -> (LoadedModel, RecordBatch) {
-        let mut csv = String::from("x,y\n");
-        for r in 0..50 {
-            let x = r as f64 / 4.0;
-            csv.push_str(&format!("{x},{}\n", 0.5 * x - 2.0));
-        }
-        let table = ingot_data::read_table(csv.as_bytes(), ingot_data::DataFormat::Csv).unwrap();
-        let mut request = ingot_catalog::TrainRequest::new("y", "linear-learner");
-        request.validation_fraction = 0.0;
-        let cancel = AtomicBool::new(false);
-        let mut sink = |_: ingot_catalog::TrainEvent| {};
-        let mut ctx = ingot_catalog::FitContext {
-            cancel: &cancel,
-            threads: 1,
-            seed: 7,
-            events: &mut sink,
-        };
-        let bytes = ingot_catalog::train(&table, None, &request, &mut ctx)
-            .unwrap()
-            .bytes;
-        let xs: Vec<f64> = (0..rows).map(|r| (r % 97) as f64 - 40.0).collect();
-        let batch = RecordBatch::try_new(
-            Arc::new(ArrowSchema::new(vec![ArrowField::new(
-                "x",
-                arrow_schema::DataType::Float64,
-                true,
-            )])),
-            vec![Arc::new(Float64Array::from(xs))],
-        )
-        .unwrap();
-        (LoadedModel::from_bytes(&bytes).unwrap(), batch)
-    }
-
-    #[test]
-    fn chunks_cover_every_row_once_in_order() {
-        assert_eq!(chunks(0, 4), [(0, 0)]);
-        for (rows, workers) in [(1, 4), (63, 2), (300, 3), (10_000, 2), (1_000_000, 64)] {
-            let chunks = chunks(rows, workers);
-            let mut next = 0;
-            for &(start, len) in &chunks {
-                assert_eq!(start, next, "{rows} rows, {workers} workers");
-                assert!((1..=MAX_CHUNK_ROWS).contains(&len));
-                next += len;
-            }
-            assert_eq!(next, rows);
-            // Every worker has work once there are enough rows for it.
-            if rows >= workers * MIN_CHUNK_ROWS {
-                assert!(chunks.len() >= workers, "{rows} rows: {}", chunks.len());
-            }
-        }
-    }
-
-    #[test]
-    fn chunked_scoring_equals_one_call_and_counts_every_row() {
-        let rows = 5_000;
-        let (loaded, input) = model_and_rows(rows);
-        let Predictions::Regression { values: whole } = loaded.predict(&input).unwrap() else {
-            panic!("a regression model");
-        };
-        for workers in [1, 3, 8] {
-            let done = AtomicU64::new(0);
-            let output = transform_batch(&loaded, &input, workers, true, &done).unwrap();
-            assert_eq!(
-                done.load(Ordering::Relaxed),
-                rows as u64,
-                "{workers} workers"
-            );
-            assert_eq!(output.schema().field(0).name(), "x");
-            assert_eq!(output.schema().field(1).name(), "prediction");
-            let scored = output
-                .column(1)
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .unwrap();
-            assert_eq!(scored.values(), &whole[..], "{workers} workers");
-        }
-    }
-
-    #[test]
-    fn parquet_datasets_score_slice_by_slice_as_a_whole_table_does() {
-        let rows = 1_000;
-        let (loaded, input) = model_and_rows(rows);
-        let whole = transform_batch(&loaded, &input, 2, true, &AtomicU64::new(0)).unwrap();
-        let parquet = Bytes::from(ingot_data::write_parquet(&input).unwrap());
-        let scoring = Scoring {
-            workers: 2,
-            join_input: true,
-            slice_rows: 300,
-        };
-        let done = AtomicU64::new(0);
-        let (bytes, counted) = score_dataset(
-            &loaded,
-            parquet,
-            ingot_data::DataFormat::Parquet,
-            &scoring,
-            &done,
-        )
-        .unwrap();
-        assert_eq!((counted, done.load(Ordering::Relaxed)), (rows, rows as u64));
-        let back =
-            ingot_data::read_table_bytes(Bytes::from(bytes), ingot_data::DataFormat::Parquet)
-                .unwrap();
-        assert_eq!(back.batch.num_rows(), rows);
-        for (column, expected) in back.batch.columns().iter().zip(whole.columns()) {
-            assert_eq!(column, expected);
-        }
-        // A Parquet file without rows gives an empty output with the prediction column.
-        let empty = Bytes::from(ingot_data::write_parquet(&input.slice(0, 0)).unwrap());
-        let (bytes, counted) = score_dataset(
-            &loaded,
-            empty,
-            ingot_data::DataFormat::Parquet,
-            &scoring,
-            &AtomicU64::new(0),
-        )
-        .unwrap();
-        assert_eq!(counted, 0);
-        let back =
-            ingot_data::read_table_bytes(Bytes::from(bytes), ingot_data::DataFormat::Parquet)
-                .unwrap();
-        let names: Vec<&str> = back.schema.names().collect();
-        assert_eq!(names, ["x", "prediction"]);
-    }
-
-    #[test]
-    fn a_failing_chunk_fails_the_batch_and_stops_the_count() {
-        let (loaded, _) = model_and_rows(0);
-        let wrong = RecordBatch::try_new(
-            Arc::new(ArrowSchema::new(vec![ArrowField::new(
-                "z",
-                arrow_schema::DataType::Float64,
-                true,
-            )])),
-            vec![Arc::new(Float64Array::from(vec![1.0; 1_000]))],
-        )
-        .unwrap();
-        let done = AtomicU64::new(0);
-        let error = transform_batch(&loaded, &wrong, 2, false, &done).unwrap_err();
-        assert!(error.message.contains('x'), "{}", error.message);
-        assert_eq!(done.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn prediction_columns_concatenate_parts_in_order() {
-        let parts = vec![
-            Predictions::Classification {
-                classes: vec!["no".into(), "yes".into()],
-                probabilities: vec![0.9, 0.1, 0.2, 0.8],
-            },
-            Predictions::Classification {
-                classes: vec!["no".into(), "yes".into()],
-                probabilities: vec![0.4, 0.6],
-            },
-        ];
-        let columns = prediction_columns(&parts);
-        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(
-            names,
-            ["predicted_label", "probability_no", "probability_yes"]
-        );
-        let labels = columns[0].1.as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!(
-            labels.iter().flatten().collect::<Vec<_>>(),
-            ["no", "yes", "yes"]
-        );
-        let yes = columns[2]
-            .1
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .unwrap();
-        assert_eq!(yes.values(), &[0.1, 0.8, 0.6]);
+    /// Scores a transform in this process, on a blocking thread (tests, `--replica-mode
+    /// in-process`).
+    async fn transform_here(
+        &self,
+        spec: TransformSpec,
+        rows: Arc<ProgressCounter>,
+    ) -> Result<(Vec<u8>, usize)> {
+        let model_bytes = self.artifacts.get(&spec.model_artifact).await?;
+        let data_bytes = self.artifacts.get(&spec.dataset_artifact).await?;
+        tokio::task::spawn_blocking(move || {
+            score_spec(&spec, &model_bytes, data_bytes, &rows.done).map_err(Error::from)
+        })
+        .await?
     }
 }

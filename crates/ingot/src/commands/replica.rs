@@ -1,5 +1,6 @@
-//! `ingot replica` (hidden): one endpoint replica child process, started by the server with
-//! its socket, spec and artifact store; see `ingot_replicas::child`.
+//! The hidden child-process commands the server starts: `ingot replica` (one endpoint replica,
+//! with its socket, spec and artifact store; see `ingot_replicas::child`) and `ingot
+//! transform-worker` (one batch transform; see `ingot_replicas::transform_worker`).
 
 use std::path::PathBuf;
 
@@ -25,6 +26,27 @@ pub async fn run(args: &ReplicaArgs) -> anyhow::Result<()> {
         socket: args.socket.clone(),
         spec: args.spec.clone(),
         artifacts: args.artifacts.clone(),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Arguments of the internal `transform-worker` command (the spec arrives on stdin).
+#[derive(Debug, Args)]
+pub struct TransformWorkerArgs {
+    /// Artifact store location (directory, file:// or s3:// URL), read only
+    #[arg(long)]
+    pub artifacts: String,
+    /// Where to write the output table (Parquet)
+    #[arg(long)]
+    pub output_file: PathBuf,
+}
+
+/// Scores one transform and exits.
+pub async fn run_transform_worker(args: &TransformWorkerArgs) -> anyhow::Result<()> {
+    ingot_replicas::transform_worker::run_worker(ingot_replicas::WorkerArgs {
+        artifacts: args.artifacts.clone(),
+        output: args.output_file.clone(),
     })
     .await?;
     Ok(())

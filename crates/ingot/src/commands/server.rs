@@ -57,6 +57,15 @@ pub async fn start(
             .unwrap_or_else(|| home.join("artifacts").display().to_string());
         platform_config.artifacts = Some(artifacts.clone());
         let executable = std::env::current_exe().context("cannot find the ingot executable")?;
+        // Batch transforms score in worker processes too: a model that aborts or runs out of
+        // memory on a large dataset fails its job, not the server.
+        let transforms = ingot_replicas::ProcessTransforms::new(
+            executable.clone(),
+            home.join("run/transforms"),
+            artifacts.clone(),
+        )
+        .context("cannot prepare the transform worker directory")?;
+        platform_config.transform_runner = Some(std::sync::Arc::new(transforms));
         // Socket paths are short by law (107 bytes): fall back to the temp directory when
         // the home is deep.
         let factory = ingot_replicas::ProcessFactory::new(
