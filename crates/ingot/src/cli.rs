@@ -69,7 +69,7 @@ pub enum Command {
     #[command(subcommand)]
     Endpoint(EndpointCommand),
     /// Score a dataset version into a new dataset (batch transform)
-    Transform(crate::commands::endpoints::TransformArgs),
+    Transform(crate::commands::transform::TransformArgs),
     /// Inspect and stop training jobs
     #[command(subcommand)]
     Job(JobCommand),

@@ -14,3 +14,4 @@ pub mod replica;
 pub mod server;
 pub mod tracking;
 pub mod train;
+pub mod transform;

@@ -102,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(command) => commands::registry::model(&context, command).await,
         Command::Deploy(args) => commands::endpoints::deploy(&context, args).await,
         Command::Endpoint(command) => commands::endpoints::endpoint(&context, command).await,
-        Command::Transform(args) => commands::endpoints::transform(&context, args).await,
+        Command::Transform(args) => commands::transform::run(&context, args).await,
         Command::Job(command) => commands::jobs::run(&context, command).await,
         Command::Experiment(command) => commands::tracking::experiment(&context, command).await,
         Command::Run(command) => commands::tracking::run(&context, command).await,

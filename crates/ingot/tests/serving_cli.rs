@@ -1,10 +1,11 @@
 //! The serving commands through the real CLI and server: `ingot deploy` with capture and
 //! replica flags, `ingot endpoint update` moving weights and adding a shadow, `ingot endpoint
-//! show` with live numbers, invoke keys, multi-model deploys and `ingot transform`.
+//! show` with live numbers, invoke keys, multi-model deploys and `ingot transform` (submit,
+//! list, show).
 
 mod support;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{shapes_csv, Server};
 
 fn invoke(server: &Server, endpoint: &str, token: &str, body: &str) -> (u16, String, String) {
@@ -207,6 +208,37 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     // Without --wait, the job is reported as started, with nothing scored yet.
     let started = server.ok(&transform("scored-later", &[]));
     assert!(started.contains("scored 0 of 300 rows so far"), "{started}");
+    // ... and can be followed later by its id, until it ends.
+    let id = started
+        .split_whitespace()
+        .nth(2)
+        .and_then(|id| id.strip_suffix(':'))
+        .unwrap_or_else(|| panic!("no job id in {started:?}"))
+        .to_string();
+    let later = server.json(&["transform", "show", &id, "--wait"]);
+    assert_eq!(
+        (&later["status"], &later["rows"]),
+        (&json!("Completed"), &json!(300))
+    );
+    assert_eq!(later["output_dataset"], "scored-later");
+    let shown = server.ok(&["transform", "show", &id]);
+    assert!(
+        shown.contains("wrote 300 rows to dataset scored-later:1"),
+        "{shown}"
+    );
+    let listed = server.json(&["transform", "list"]);
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    let table = server.ok(&["transform", "list"]);
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(
+        table.contains("scored-later:1") && table.contains("shapes:2"),
+        "{table}"
+    );
+    let unknown = server.cli(&["transform", "show", "no-such-job"]);
+    assert!(!unknown.status.success());
+    let missing = server.cli(&["transform", "--model", "shapes:2"]);
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("--dataset, --output-dataset"), "{said}");
 
     // Batch transform with the input joined.
     let job = server.json(&transform("scored", &["--join-input", "--wait"]));

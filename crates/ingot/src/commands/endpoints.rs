@@ -1,5 +1,5 @@
 //! `ingot deploy`, `ingot endpoint ...` (list, show with live numbers, update variants and
-//! shadow, keys, delete), `ingot transform` and `ingot model import`.
+//! shadow, keys, delete) and `ingot model import`.
 
 use std::time::Duration;
 
@@ -11,15 +11,14 @@ use ingot_core::endpoint_config::{
 };
 use ingot_core::{EndpointConfig, ModelRef};
 use ingot_protocol::{
-    CreateEndpoint, CreateEndpointKey, CreateTransformJob, EndpointKeyView, EndpointView,
-    ModelVersionView, TransformJobView,
+    CreateEndpoint, CreateEndpointKey, EndpointKeyView, EndpointView, ModelVersionView,
 };
 use reqwest::Method;
 use serde_json::json;
 
 use crate::client::Client;
 use crate::context::CliContext;
-use crate::output::{print_json, print_table, progress_bar, timestamp};
+use crate::output::{print_json, print_table, timestamp};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
@@ -116,28 +115,6 @@ pub enum KeysCommand {
     List { endpoint: String },
     /// Revoke a key
     Revoke { endpoint: String, id: String },
-}
-
-#[derive(Debug, Args)]
-pub struct TransformArgs {
-    /// Model: NAME or NAME:VERSION
-    #[arg(long)]
-    pub model: String,
-    /// Input dataset: NAME or NAME:VERSION
-    #[arg(long)]
-    pub dataset: String,
-    /// Dataset the predictions are written to
-    #[arg(long)]
-    pub output_dataset: String,
-    /// Keep the input columns beside the predictions
-    #[arg(long)]
-    pub join_input: bool,
-    /// Worker threads (default: all cores)
-    #[arg(long)]
-    pub workers: Option<usize>,
-    /// Wait until the job ends
-    #[arg(long)]
-    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -601,68 +578,6 @@ async fn keys(context: &CliContext, client: &Client, command: &KeysCommand) -> R
             }
             println!("revoked key {id}");
         }
-    }
-    Ok(())
-}
-
-/// Runs `ingot transform`.
-pub async fn transform(context: &CliContext, args: &TransformArgs) -> Result<()> {
-    let client = context.client()?;
-    let model: ModelRef = args.model.parse()?;
-    let dataset: ModelRef = args.dataset.parse()?;
-    let request = CreateTransformJob {
-        model: model.name,
-        model_version: model.version,
-        dataset: dataset.name,
-        dataset_version: dataset.version,
-        output_dataset: args.output_dataset.clone(),
-        join_input: args.join_input,
-        workers: args.workers,
-    };
-    let mut job: TransformJobView = client
-        .call(
-            Method::POST,
-            "/api/v1/transform-jobs",
-            Some(&serde_json::to_value(&request)?),
-        )
-        .await?;
-    if args.wait {
-        let total = job.progress.as_ref().map_or(0, |p| p.total);
-        let bar = progress_bar(total, "scoring rows");
-        while job.status == "Running" || job.status == "Pending" {
-            if let Some(progress) = &job.progress {
-                bar.set_length(progress.total);
-                bar.set_position(progress.done);
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            job = client
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/transform-jobs/{}", job.id),
-                    None,
-                )
-                .await?;
-        }
-        bar.finish_and_clear();
-    }
-    if context.json() {
-        return print_json(&job);
-    }
-    println!("transform job {}: {}", job.id, job.status);
-    if let Some(progress) = &job.progress {
-        println!("scored {} of {} rows so far", progress.done, progress.total);
-    }
-    if let Some(reason) = &job.failure_reason {
-        println!("reason {reason}");
-    }
-    if let (Some(version), Some(rows)) = (job.output_version, job.rows) {
-        println!(
-            "wrote {rows} rows to dataset {}:{version}",
-            job.output_dataset
-        );
-    }
-    if job.status == "Failed" {
-        bail!("transform job {} failed", job.id);
     }
     Ok(())
 }
