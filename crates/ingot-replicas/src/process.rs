@@ -56,6 +56,21 @@ pub struct Started {
     pub stderr: StderrTail,
 }
 
+/// `executable subcommand` as a child of ours: stdin, stdout and stderr piped, killed if its
+/// handle is dropped, and in its own process group, so a Ctrl-C meant for the server does not
+/// kill children under in-flight work; the server ends them itself.
+pub(crate) fn child_command(executable: &Path, subcommand: &str) -> Command {
+    let mut command = Command::new(executable);
+    command
+        .arg(subcommand)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    command
+}
+
 pub(crate) fn tail_stderr(child: &mut Child, name: &str) -> StderrTail {
     let lines = Arc::new(Mutex::new(VecDeque::new()));
     let (closed_tx, closed) = watch::channel(false);
@@ -103,21 +118,13 @@ impl Launcher {
         socket: &Path,
         spec_json: &str,
     ) -> Result<Started, String> {
-        let mut child = Command::new(&self.executable)
-            .arg("replica")
+        let mut child = child_command(&self.executable, "replica")
             .arg("--socket")
             .arg(socket)
             .arg("--spec")
             .arg("-")
             .arg("--artifacts")
             .arg(&self.artifacts)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // Its own process group: a Ctrl-C meant for the server does not kill replicas
-            // under in-flight requests; the server ends them itself.
-            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.executable.display()))?;
         let stderr = tail_stderr(&mut child, name);

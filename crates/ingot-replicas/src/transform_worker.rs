@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -17,10 +17,9 @@ use async_trait::async_trait;
 use ingot_artifacts::ArtifactStore;
 use ingot_serve::batch_transform::{score_spec, TransformRunner, TransformSpec};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
 
 use crate::factory::private_dir;
-use crate::process::tail_stderr;
+use crate::process::{child_command, tail_stderr};
 use crate::{Error, Result};
 
 /// How often a worker reports its progress.
@@ -86,17 +85,11 @@ impl TransformRunner for ProcessTransforms {
             .work_dir
             .join(format!("transform-{}-{job}.parquet", std::process::id()));
         let _cleanup = RemoveOnDrop(output.clone());
-        let mut child = Command::new(&self.executable)
-            .arg("transform-worker")
+        let mut child = child_command(&self.executable, "transform-worker")
             .arg("--artifacts")
             .arg(&self.artifacts)
             .arg("--output-file")
             .arg(&output)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0)
             .spawn()
             .map_err(|e| {
                 internal(format!(
