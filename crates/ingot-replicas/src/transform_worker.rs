@@ -9,7 +9,7 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -212,7 +212,7 @@ async fn score_to_file(args: &WorkerArgs, spec: &TransformSpec) -> Result<usize>
         let (finished, stop) = mpsc::channel::<()>();
         let (parquet, rows) = std::thread::scope(|scope| {
             scope.spawn(|| report_progress(&done, stop));
-            let scored = score_spec(&spec, &model, dataset, &done);
+            let scored = score_spec(&spec, &model, dataset, &done, &AtomicBool::new(false));
             drop(finished);
             scored
         })?;

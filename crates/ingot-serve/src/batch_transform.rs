@@ -35,7 +35,7 @@ pub struct TransformSpec {
 #[async_trait::async_trait]
 pub trait TransformRunner: Send + Sync {
     /// Scores `spec` with `done` kept at the rows scored so far; returns the output table as
-    /// Parquet bytes and its row count.
+    /// Parquet bytes and its row count. Dropping the future stops the work.
     async fn run(&self, spec: TransformSpec, done: &AtomicU64) -> Result<(Vec<u8>, usize)>;
 }
 
@@ -50,13 +50,15 @@ const MAX_CHUNK_ROWS: usize = 8_192;
 const CHUNKS_PER_WORKER: usize = 8;
 
 /// Scores `spec`'s dataset file with its model file (both already read from the artifact
-/// store) on `spec.workers` threads, `done` counting scored rows: the output table's Parquet
-/// bytes and row count. What both the in-process path and a worker process run.
+/// store) on `spec.workers` threads, `done` counting scored rows, `stop` checked before each
+/// chunk: the output table's Parquet bytes and row count. What both the in-process path and a
+/// worker process run.
 pub fn score_spec(
     spec: &TransformSpec,
     model_file: &[u8],
     dataset_file: Bytes,
     done: &AtomicU64,
+    stop: &AtomicBool,
 ) -> Result<(Vec<u8>, usize)> {
     let loaded = LoadedModel::from_bytes(model_file)?;
     let format: ingot_data::DataFormat = spec.format.parse()?;
@@ -65,7 +67,21 @@ pub fn score_spec(
         join_input: spec.join_input,
         slice_rows: SLICE_ROWS,
     };
-    score_dataset(&loaded, dataset_file, format, &scoring, done)
+    score_dataset(
+        &loaded,
+        dataset_file,
+        format,
+        &scoring,
+        Tally { done, stop },
+    )
+}
+
+/// Where a batch counts the rows it scored, and learns that it should stop (checked before
+/// each chunk; a stopped batch ends with an error and no output).
+#[derive(Debug, Clone, Copy)]
+pub struct Tally<'a> {
+    pub done: &'a AtomicU64,
+    pub stop: &'a AtomicBool,
 }
 
 /// How a dataset is scored.
@@ -87,7 +103,7 @@ pub fn score_dataset(
     bytes: Bytes,
     format: ingot_data::DataFormat,
     scoring: &Scoring,
-    done: &AtomicU64,
+    tally: Tally,
 ) -> Result<(Vec<u8>, usize)> {
     let Scoring {
         workers,
@@ -105,7 +121,7 @@ pub fn score_dataset(
                 &table.batch,
                 workers,
                 join_input,
-                done,
+                tally,
             )?)?;
         }
         if !sink.is_empty() {
@@ -114,7 +130,7 @@ pub fn score_dataset(
         // A file without rows: scored whole below, for the output's schema.
     }
     let table = ingot_data::read_table_bytes(bytes, format)?;
-    let output = transform_batch(loaded, &table.batch, workers, join_input, done)?;
+    let output = transform_batch(loaded, &table.batch, workers, join_input, tally)?;
     Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
 }
 
@@ -134,21 +150,21 @@ fn chunks(rows: usize, workers: usize) -> Vec<(usize, usize)> {
 }
 
 /// Scores `input` on up to `workers` threads, each taking the next chunk of rows until none is
-/// left (or one failed), adding each scored chunk's rows to `done`; assembles the output table
-/// with the chunks in row order.
+/// left (or one failed, or the tally says stop), adding each scored chunk's rows to the tally;
+/// assembles the output table with the chunks in row order.
 pub fn transform_batch(
     loaded: &LoadedModel,
     input: &RecordBatch,
     workers: usize,
     join_input: bool,
-    done: &AtomicU64,
+    tally: Tally,
 ) -> Result<RecordBatch> {
     let slices = chunks(input.num_rows(), workers);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let score = || {
         let mut scored: Vec<(usize, Result<Predictions>)> = Vec::new();
-        while !failed.load(Ordering::Relaxed) {
+        while !failed.load(Ordering::Relaxed) && !tally.stop.load(Ordering::Relaxed) {
             let index = next.fetch_add(1, Ordering::Relaxed);
             let Some(&(start, len)) = slices.get(index) else {
                 break;
@@ -158,7 +174,7 @@ pub fn transform_batch(
                 .map_err(Error::from);
             match &predictions {
                 Ok(_) => {
-                    done.fetch_add(len as u64, Ordering::Relaxed);
+                    tally.done.fetch_add(len as u64, Ordering::Relaxed);
                 }
                 Err(_) => failed.store(true, Ordering::Relaxed),
             }
@@ -182,6 +198,9 @@ pub fn transform_batch(
         }
         all
     });
+    if tally.stop.load(Ordering::Relaxed) {
+        return Err(Error::Internal("the batch was stopped".into()));
+    }
     scored.sort_by_key(|(index, _)| *index);
     let parts = scored
         .into_iter()
@@ -377,6 +396,36 @@ mod tests {
         (LoadedModel::from_bytes(&bytes).unwrap(), batch)
     }
 
+    static GO_ON: AtomicBool = AtomicBool::new(false);
+
+    /// A tally into `done` that never says stop.
+    fn tally(done: &AtomicU64) -> Tally<'_> {
+        Tally { done, stop: &GO_ON }
+    }
+
+    #[test]
+    fn a_stopped_batch_scores_nothing_more_and_gives_no_output() {
+        let (loaded, input) = model_and_rows(5_000);
+        let done = AtomicU64::new(0);
+        let stop = AtomicBool::new(true);
+        let tally = Tally {
+            done: &done,
+            stop: &stop,
+        };
+        let error = transform_batch(&loaded, &input, 2, false, tally).unwrap_err();
+        assert!(error.to_string().contains("stopped"), "{error}");
+        assert_eq!(done.load(Ordering::Relaxed), 0);
+        let parquet = Bytes::from(ingot_data::write_parquet(&input).unwrap());
+        let scoring = Scoring {
+            workers: 2,
+            join_input: false,
+            slice_rows: 1_000,
+        };
+        let format = ingot_data::DataFormat::Parquet;
+        assert!(score_dataset(&loaded, parquet, format, &scoring, tally).is_err());
+        assert_eq!(done.load(Ordering::Relaxed), 0);
+    }
+
     #[test]
     fn chunks_cover_every_row_once_in_order() {
         assert_eq!(chunks(0, 4), [(0, 0)]);
@@ -405,7 +454,7 @@ mod tests {
         };
         for workers in [1, 3, 8] {
             let done = AtomicU64::new(0);
-            let output = transform_batch(&loaded, &input, workers, true, &done).unwrap();
+            let output = transform_batch(&loaded, &input, workers, true, tally(&done)).unwrap();
             assert_eq!(
                 done.load(Ordering::Relaxed),
                 rows as u64,
@@ -426,7 +475,7 @@ mod tests {
     fn parquet_datasets_score_slice_by_slice_as_a_whole_table_does() {
         let rows = 1_000;
         let (loaded, input) = model_and_rows(rows);
-        let whole = transform_batch(&loaded, &input, 2, true, &AtomicU64::new(0)).unwrap();
+        let whole = transform_batch(&loaded, &input, 2, true, tally(&AtomicU64::new(0))).unwrap();
         let parquet = Bytes::from(ingot_data::write_parquet(&input).unwrap());
         let scoring = Scoring {
             workers: 2,
@@ -439,7 +488,7 @@ mod tests {
             parquet,
             ingot_data::DataFormat::Parquet,
             &scoring,
-            &done,
+            tally(&done),
         )
         .unwrap();
         assert_eq!((counted, done.load(Ordering::Relaxed)), (rows, rows as u64));
@@ -457,7 +506,7 @@ mod tests {
             empty,
             ingot_data::DataFormat::Parquet,
             &scoring,
-            &AtomicU64::new(0),
+            tally(&AtomicU64::new(0)),
         )
         .unwrap();
         assert_eq!(counted, 0);
@@ -481,7 +530,7 @@ mod tests {
         )
         .unwrap();
         let done = AtomicU64::new(0);
-        let error = transform_batch(&loaded, &wrong, 2, false, &done).unwrap_err();
+        let error = transform_batch(&loaded, &wrong, 2, false, tally(&done)).unwrap_err();
         assert!(error.to_string().contains('x'), "{error}");
         assert_eq!(done.load(Ordering::Relaxed), 0);
     }

@@ -108,6 +108,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
             endpoints::list_transforms
         ))
         .routes(routes!(endpoints::show_transform))
+        .routes(routes!(endpoints::stop_transform))
         .routes(routes!(
             tracking::list_experiments,
             tracking::create_experiment

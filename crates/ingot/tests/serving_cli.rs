@@ -1,7 +1,7 @@
 //! The serving commands through the real CLI and server: `ingot deploy` with capture and
 //! replica flags, `ingot endpoint update` moving weights and adding a shadow, `ingot endpoint
 //! show` with live numbers, invoke keys, multi-model deploys and `ingot transform` (submit,
-//! list, show).
+//! list, show, stop).
 
 mod support;
 
@@ -233,6 +233,12 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     assert!(
         table.contains("scored-later:1") && table.contains("shapes:2"),
         "{table}"
+    );
+    let stop = server.cli(&["transform", "stop", &id]);
+    let said = String::from_utf8_lossy(&stop.stderr);
+    assert!(
+        !stop.status.success() && said.contains("is already Completed"),
+        "{said}"
     );
     let unknown = server.cli(&["transform", "show", "no-such-job"]);
     assert!(!unknown.status.success());

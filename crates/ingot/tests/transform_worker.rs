@@ -1,14 +1,14 @@
 //! Batch transforms in worker processes (`ingot_replicas::ProcessTransforms` with the real
 //! `ingot transform-worker` child): the output equals scoring in this process for CSV and
 //! multi-slice Parquet datasets, progress crosses the process boundary, a scoring error comes
-//! back with its message, and a killed worker fails its job with a reason instead of taking
-//! the caller down.
+//! back with its message, a dropped job ends its worker, and a killed worker fails its job
+//! with a reason instead of taking the caller down.
 
 mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,7 +95,14 @@ impl Home {
     async fn in_process(&self, spec: &TransformSpec) -> (Vec<u8>, usize) {
         let model = self.store.get(&spec.model_artifact).await.unwrap();
         let dataset = self.store.get(&spec.dataset_artifact).await.unwrap();
-        score_spec(spec, &model, dataset, &AtomicU64::new(0)).unwrap()
+        score_spec(
+            spec,
+            &model,
+            dataset,
+            &AtomicU64::new(0),
+            &AtomicBool::new(false),
+        )
+        .unwrap()
     }
 
     /// Files left in the workers' output directory.
@@ -179,25 +186,45 @@ fn worker_pid() -> Option<u32> {
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_worker_fails_its_job_with_the_reason() {
-    let home = Home::new().await;
-    // Large enough that scoring outlasts the first progress report (200 ms).
-    let spec = home
-        .spec(parquet_of(&table_csv(2_000_000, false)), "parquet")
-        .await;
+/// Starts `spec` on a worker and waits until its progress crosses the process boundary.
+async fn started(
+    home: &Home,
+    spec: &TransformSpec,
+) -> tokio::task::JoinHandle<ingot_serve::Result<(Vec<u8>, usize)>> {
     let done = Arc::new(AtomicU64::new(0));
     let running = {
-        let (runner, done) = (home.runner(), done.clone());
+        let (runner, done, spec) = (home.runner(), done.clone(), spec.clone());
         tokio::spawn(async move { runner.run(spec, &done).await })
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    // Progress crosses the process boundary before the worker is killed mid-job.
     while done.load(Ordering::Relaxed) == 0 {
         assert!(!running.is_finished(), "the job ended before any progress");
         assert!(Instant::now() < deadline, "no progress from the worker");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    running
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_or_killed_worker_ends_its_job() {
+    let home = Home::new().await;
+    // Large enough that scoring outlasts the first progress report (200 ms).
+    let spec = home
+        .spec(parquet_of(&table_csv(2_000_000, false)), "parquet")
+        .await;
+
+    // Dropping the job (how a stopped job ends) ends its worker.
+    let running = started(&home, &spec).await;
+    let pid = worker_pid().expect("a running transform worker");
+    running.abort();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while worker_pid().is_some() {
+        assert!(Instant::now() < deadline, "worker {pid} outlived its job");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A worker killed mid-job (as the kernel does when memory runs out) fails the job.
+    let running = started(&home, &spec).await;
     let pid = worker_pid().expect("a running transform worker");
     let status = Command::new("kill")
         .args(["-9", &pid.to_string()])

@@ -209,3 +209,17 @@ pub(crate) async fn show_transform(
         state.platform.transform_job(&id).await?,
     )))
 }
+
+/// Stops a running transform job; answers once it has ended (`Stopped`, nothing written).
+#[utoipa::path(post, path = "/transform-jobs/{id}/stop", tag = "transform",
+    params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, body = TransformJobView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The job has already ended")))]
+pub(crate) async fn stop_transform(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<TransformJobView>, ApiError> {
+    Ok(Json(transform_view(
+        state.platform.stop_transform(&id).await?,
+    )))
+}

@@ -1,12 +1,13 @@
 //! Serving beyond one request: asynchronous invocations with signed webhooks, batch
-//! transform parity with the endpoint, inference pipelines, small multi-model endpoints and
-//! autoscaling to zero and back.
+//! transform parity with the endpoint and stopping, inference pipelines, small multi-model
+//! endpoints and autoscaling to zero and back.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, StatusCode};
+use ingot_serve::batch_transform::{TransformRunner, TransformSpec};
 use serde_json::{json, Value};
 
 use crate::serving::{deploy, train};
@@ -221,6 +222,87 @@ async fn batch_transform_predicts_what_the_endpoint_predicts() {
         online, ones,
         "batch and real-time predictions are identical"
     );
+}
+
+/// A transform runner whose jobs run until they are stopped (dropped), like a long job in a
+/// worker process: what stopping is tested against, whatever the machine's speed.
+struct UntilStopped(Arc<std::sync::atomic::AtomicBool>);
+
+#[async_trait::async_trait]
+impl TransformRunner for UntilStopped {
+    async fn run(
+        &self,
+        _spec: TransformSpec,
+        done: &std::sync::atomic::AtomicU64,
+    ) -> ingot_serve::Result<(Vec<u8>, usize)> {
+        done.store(42, std::sync::atomic::Ordering::Relaxed);
+        /// Marks the job's future dropped, as a worker process is killed with it.
+        struct Dropped(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let _dropped = Dropped(self.0.clone());
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_transform_ends_stopped_and_writes_nothing() {
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runner = Arc::new(UntilStopped(dropped.clone()));
+    let app = app_with(|config| config.transform_runner = Some(runner)).await;
+    train(&app, "shapes", json!({})).await;
+    let job = app
+        .post_json(
+            "/api/v1/transform-jobs",
+            json!({"model": "shapes", "dataset": "shapes", "output_dataset": "never"}),
+        )
+        .await
+        .json();
+    let id = job["id"].as_str().unwrap().to_string();
+    // The runner's progress shows while it runs.
+    let mut running = Value::Null;
+    for _ in 0..200 {
+        running = app
+            .get(&format!("/api/v1/transform-jobs/{id}"))
+            .await
+            .json();
+        if running["progress"]["done"] == 42 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        running["progress"],
+        json!({"done": 42, "total": 300}),
+        "{running}"
+    );
+    let stopped = app
+        .post_json(&format!("/api/v1/transform-jobs/{id}/stop"), json!({}))
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text());
+    let stopped = stopped.json();
+    assert_eq!(stopped["status"], "Stopped", "{stopped}");
+    assert_eq!(stopped["failure_reason"], "stopped by request");
+    assert!(stopped["progress"].is_null() && stopped["output_version"].is_null());
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::Relaxed),
+        "the work was dropped"
+    );
+    let missing = app.get("/api/v1/datasets/never").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Stopping again, or stopping a job that does not exist, is refused by name.
+    let again = app
+        .post_json(&format!("/api/v1/transform-jobs/{id}/stop"), json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.text().contains("already Stopped"), "{}", again.text());
+    let unknown = app
+        .post_json("/api/v1/transform-jobs/no-such-job/stop", json!({}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text());
 }
 
 #[tokio::test]

@@ -2,15 +2,17 @@
 //! `ingot_serve::batch_transform`, in a worker process when the platform has a
 //! [`TransformRunner`](ingot_serve::batch_transform::TransformRunner), else on a blocking
 //! thread here), written as a new dataset version (Parquet) of predictions, with live progress
-//! (rows scored) while it runs.
+//! (rows scored) while it runs, and stopped on request.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use ingot_core::records::TransformJob;
 use ingot_core::{validate_name, JobStatus};
 use ingot_serve::batch_transform::{score_spec, TransformSpec};
+use tokio::sync::Notify;
 
 use crate::jobs::{lock, ProgressCounter};
 use crate::{Error, JobProgress, Platform, Result};
@@ -34,15 +36,38 @@ pub struct TransformStatus {
     pub progress: Option<JobProgress>,
 }
 
-/// The progress (rows scored) of every running transform job, by id.
+/// The reason a transform job stopped on request is recorded with.
+const STOPPED_BY_REQUEST: &str = "stopped by request";
+
+/// One running transform job: its rows scored, and whether it was asked to stop.
+#[derive(Debug)]
+pub(crate) struct RunningTransform {
+    rows: ProgressCounter,
+    stop: AtomicBool,
+    stop_requested: Notify,
+}
+
+impl RunningTransform {
+    fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // A stored permit: the job sees it even if it is not waiting yet.
+        self.stop_requested.notify_one();
+    }
+}
+
+/// Every running transform job, by id.
 #[derive(Debug, Default)]
-pub(crate) struct TransformProgress(Mutex<HashMap<String, Arc<ProgressCounter>>>);
+pub(crate) struct TransformProgress(Mutex<HashMap<String, Arc<RunningTransform>>>);
 
 impl TransformProgress {
-    fn start(&self, id: &str, total: u64) -> Arc<ProgressCounter> {
-        let rows = Arc::new(ProgressCounter::of(total));
-        lock(&self.0).insert(id.to_string(), rows.clone());
-        rows
+    fn start(&self, id: &str, total: u64) -> Arc<RunningTransform> {
+        let running = Arc::new(RunningTransform {
+            rows: ProgressCounter::of(total),
+            stop: AtomicBool::new(false),
+            stop_requested: Notify::new(),
+        });
+        lock(&self.0).insert(id.to_string(), running.clone());
+        running
     }
 
     fn finish(&self, id: &str) {
@@ -50,7 +75,11 @@ impl TransformProgress {
     }
 
     fn get(&self, id: &str) -> Option<JobProgress> {
-        lock(&self.0).get(id).map(|rows| rows.snapshot())
+        lock(&self.0).get(id).map(|running| running.rows.snapshot())
+    }
+
+    fn running(&self, id: &str) -> Option<Arc<RunningTransform>> {
+        lock(&self.0).get(id).cloned()
     }
 }
 
@@ -91,19 +120,36 @@ impl Platform {
             updated_at: now,
         };
         self.store.create_transform_job(&job).await?;
-        let rows = self
+        let state = self
             .serving
             .transforms
             .start(&job.id, dataset.row_count.max(0) as u64);
         let submitted = TransformStatus {
             job: job.clone(),
-            progress: Some(rows.snapshot()),
+            progress: Some(state.rows.snapshot()),
         };
         let platform = self.clone();
         let running = job;
         tokio::spawn(async move {
-            let outcome = platform.run_transform(&running, rows).await;
+            let outcome = tokio::select! {
+                outcome = platform.run_transform(&running, state.clone()) => outcome,
+                // Dropping the scoring future ends a worker process at once; in this process
+                // the chunk loop sees the flag before its next chunk.
+                () = state.stop_requested.notified() => Err(Error::internal(STOPPED_BY_REQUEST)),
+            };
             let recorded = match outcome {
+                Err(_) if state.stop.load(Ordering::Relaxed) => {
+                    platform
+                        .store
+                        .finish_transform_job(
+                            &running.id,
+                            JobStatus::Stopped,
+                            None,
+                            None,
+                            Some(STOPPED_BY_REQUEST),
+                        )
+                        .await
+                }
                 Ok((version, rows)) => {
                     platform
                         .store
@@ -138,6 +184,33 @@ impl Platform {
         Ok(submitted)
     }
 
+    /// Stops a running transform job: its worker is ended (or, in this process, scoring stops
+    /// before the next chunk), nothing is written, and the job ends `Stopped`. Answers once the
+    /// job has ended.
+    pub async fn stop_transform(&self, id: &str) -> Result<TransformStatus> {
+        let job = self.store.transform_job(id).await?;
+        let Some(running) = self.serving.transforms.running(id) else {
+            // Ended (or ending) already: say how, as recorded once it is.
+            let status = match job.status {
+                JobStatus::Running => self.store.transform_job(id).await?.status,
+                status => status,
+            };
+            return Err(Error::new(
+                crate::ErrorKind::Conflict,
+                format!("transform job {id} is already {status}"),
+            ));
+        };
+        running.request_stop();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let now = self.transform_job(id).await?;
+            if now.job.status != JobStatus::Running || tokio::time::Instant::now() > deadline {
+                return Ok(now);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// One transform job, with its progress while it runs.
     pub async fn transform_job(&self, id: &str) -> Result<TransformStatus> {
         let job = self.store.transform_job(id).await?;
@@ -164,7 +237,7 @@ impl Platform {
     async fn run_transform(
         &self,
         job: &TransformJob,
-        rows: Arc<ProgressCounter>,
+        state: Arc<RunningTransform>,
     ) -> Result<(i64, i64)> {
         let model = self
             .store
@@ -182,8 +255,8 @@ impl Platform {
             join_input: job.join_input,
         };
         let (parquet, rows) = match &self.serving.transform_runner {
-            Some(runner) => runner.run(spec, &rows.done).await?,
-            None => self.transform_here(spec, rows).await?,
+            Some(runner) => runner.run(spec, &state.rows.done).await?,
+            None => self.transform_here(spec, state).await?,
         };
         let source = format!("transform job {}", job.id);
         let (version, _) = self
@@ -202,12 +275,19 @@ impl Platform {
     async fn transform_here(
         &self,
         spec: TransformSpec,
-        rows: Arc<ProgressCounter>,
+        state: Arc<RunningTransform>,
     ) -> Result<(Vec<u8>, usize)> {
         let model_bytes = self.artifacts.get(&spec.model_artifact).await?;
         let data_bytes = self.artifacts.get(&spec.dataset_artifact).await?;
         tokio::task::spawn_blocking(move || {
-            score_spec(&spec, &model_bytes, data_bytes, &rows.done).map_err(Error::from)
+            score_spec(
+                &spec,
+                &model_bytes,
+                data_bytes,
+                &state.rows.done,
+                &state.stop,
+            )
+            .map_err(Error::from)
         })
         .await?
     }

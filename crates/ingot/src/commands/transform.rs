@@ -1,5 +1,5 @@
 //! `ingot transform`: submit a batch transform job (optionally waiting with a progress bar),
-//! and `ingot transform list` / `ingot transform show ID [--wait]` for jobs already submitted.
+//! and `ingot transform list` / `show ID [--wait]` / `stop ID` for jobs already submitted.
 
 use std::time::Duration;
 
@@ -50,6 +50,11 @@ pub enum TransformCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Stop a running transform job (its worker ends; nothing is written)
+    Stop {
+        /// Job id
+        id: String,
+    },
 }
 
 /// Runs `ingot transform` and its subcommands.
@@ -58,6 +63,10 @@ pub async fn run(context: &CliContext, args: &TransformArgs) -> Result<()> {
     let (job, wait) = match &args.command {
         Some(TransformCommand::List) => return list(context, &client).await,
         Some(TransformCommand::Show { id, wait }) => (fetch(&client, id).await?, *wait),
+        Some(TransformCommand::Stop { id }) => {
+            let path = format!("/api/v1/transform-jobs/{id}/stop");
+            (client.call(Method::POST, &path, None).await?, false)
+        }
         None => (submit(&client, args).await?, args.wait),
     };
     let job = if wait {
