@@ -5,6 +5,7 @@
 mod builder;
 mod convert;
 mod csv;
+mod csv_write;
 mod dense;
 mod error;
 mod format;
@@ -18,6 +19,7 @@ mod typed;
 
 pub use arrow_array::RecordBatch;
 pub use convert::{conform_batch, take_rows};
+pub use csv_write::write_csv;
 pub use dense::{is_dense_schema, read_csv_dense, DenseRows};
 pub use error::{Error, Result};
 pub use format::DataFormat;

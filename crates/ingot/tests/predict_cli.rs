@@ -1,6 +1,6 @@
-//! `ingot predict` against endpoints through the real CLI and server: real time, and async
-//! invocations queued then awaited (`--async --wait`) or polled (`--async-result`), with the
-//! same answers; failures name their reason.
+//! `ingot predict` against endpoints through the real CLI and server: real time (CSV, and
+//! Parquet sent as CSV), and async invocations queued then awaited (`--async --wait`) or
+//! polled (`--async-result`), with the same answers; failures name their reason.
 
 mod support;
 
@@ -30,6 +30,23 @@ fn async_predictions_equal_real_time_ones_through_the_cli() {
         4,
         "a header and three rows: {real_time}"
     );
+
+    // The same rows as Parquet (columns in another order) get the same answer.
+    let table = ingot_data::read_table(
+        b"colour,x\nred,1.5\nblue,-2.0\ngreen,0.25\n",
+        ingot_data::DataFormat::Csv,
+    )
+    .unwrap();
+    let parquet = home.path().join("rows.parquet");
+    std::fs::write(&parquet, ingot_data::write_parquet(&table.batch).unwrap()).unwrap();
+    let from_parquet = server.ok(&[
+        "predict",
+        "--endpoint",
+        "live",
+        "--file",
+        parquet.to_str().unwrap(),
+    ]);
+    assert_eq!(from_parquet, real_time);
 
     // Awaited: the answer itself, the same as in real time.
     let awaited = server.ok(&[

@@ -1,5 +1,5 @@
-//! `ingot predict`: score a file with a local model file, or send it to an endpoint, in real
-//! time or as an async invocation (queued, then polled or awaited). Prints CSV (one probability
+//! `ingot predict`: score a file (CSV, JSON Lines or Parquet) with a local model file, or send
+//! it to an endpoint, in real time or as an async invocation (queued, then polled or awaited). Prints CSV (one probability
 //! column per class, headed by its label, or one `prediction` column), or
 //! `{"predictions": [...]}` with `--output json`.
 
@@ -51,8 +51,7 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
         return report_async(context, &client, endpoint, &invocation).await;
     }
     let file = args.file.as_deref().context("--file is required")?;
-    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let content_type = content_type(file)?;
+    let (body, content_type) = request_body(file).await?;
     let accept = if context.json() {
         "application/json"
     } else {
@@ -80,15 +79,25 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
     print_answer(&answer)
 }
 
-/// The body type of a file sent to an endpoint.
-fn content_type(file: &Path) -> Result<&'static str> {
+/// A file as an endpoint request body and its type: CSV (with its header) and JSON Lines as
+/// they are; Parquet read here and sent as CSV with a header, since endpoints take text.
+async fn request_body(file: &Path) -> Result<(Vec<u8>, &'static str)> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     Ok(
         match ingot_data::DataFormat::from_path(&file.to_string_lossy()) {
-            Some(ingot_data::DataFormat::JsonLines) => "application/jsonlines",
+            Some(ingot_data::DataFormat::JsonLines) => (bytes, "application/jsonlines"),
             Some(ingot_data::DataFormat::Parquet) => {
-                bail!("endpoints take CSV or JSON Lines; convert the Parquet file first")
+                let name = file.display().to_string();
+                let csv = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
+                    let table =
+                        ingot_data::read_table_bytes(bytes.into(), ingot_data::DataFormat::Parquet)
+                            .with_context(|| format!("cannot read {name} as Parquet"))?;
+                    Ok(ingot_data::write_csv(&table.batch)?)
+                })
+                .await??;
+                (csv, "text/csv; header=present")
             }
-            _ => "text/csv; header=present",
+            _ => (bytes, "text/csv; header=present"),
         },
     )
 }
