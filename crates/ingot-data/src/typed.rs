@@ -62,12 +62,14 @@ pub fn csv_starts_with_header(bytes: &[u8], schema: &Schema) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
         return false;
     };
-    let names: Vec<&str> = line.split(',').map(unquote).collect();
     let is_column = |name: &str| schema.fields.iter().any(|f| f.name == name);
-    // The first field decides most bodies (data rows) with one comparison per column.
-    if schema.fields.is_empty() || !is_column(names[0]) {
+    // The first field decides most bodies (data rows) with one comparison per column and no
+    // allocation: this runs on every headerless CSV invocation.
+    let first = unquote(line.split(',').next().unwrap_or_default());
+    if schema.fields.is_empty() || !is_column(first) {
         return false;
     }
+    let names: Vec<&str> = line.split(',').map(unquote).collect();
     let all_numbers = names.iter().all(|n| n.trim().parse::<f64>().is_ok());
     !all_numbers
         && schema
