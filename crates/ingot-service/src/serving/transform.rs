@@ -131,14 +131,9 @@ impl Platform {
         let platform = self.clone();
         let running = job;
         tokio::spawn(async move {
-            let outcome = tokio::select! {
-                outcome = platform.run_transform(&running, state.clone()) => outcome,
-                // Dropping the scoring future ends a worker process at once; in this process
-                // the chunk loop sees the flag before its next chunk.
-                () = state.stop_requested.notified() => Err(Error::internal(STOPPED_BY_REQUEST)),
-            };
+            let outcome = platform.run_transform(&running, state.clone()).await;
             let recorded = match outcome {
-                Err(_) if state.stop.load(Ordering::Relaxed) => {
+                Err(e) if state.stop.load(Ordering::Relaxed) && e.message == STOPPED_BY_REQUEST => {
                     platform
                         .store
                         .finish_transform_job(
@@ -186,7 +181,7 @@ impl Platform {
 
     /// Stops a running transform job: its worker is ended (or, in this process, scoring stops
     /// before the next chunk), nothing is written, and the job ends `Stopped`. Answers once the
-    /// job has ended.
+    /// job has ended (`Completed` if its scoring had already finished).
     pub async fn stop_transform(&self, id: &str) -> Result<TransformStatus> {
         let job = self.store.transform_job(id).await?;
         let Some(running) = self.serving.transforms.running(id) else {
@@ -254,9 +249,20 @@ impl Platform {
             workers: job.workers.max(1) as usize,
             join_input: job.join_input,
         };
-        let (parquet, rows) = match &self.serving.transform_runner {
-            Some(runner) => runner.run(spec, &state.rows.done).await?,
-            None => self.transform_here(spec, state).await?,
+        let scoring = async {
+            match &self.serving.transform_runner {
+                Some(runner) => Ok(runner.run(spec, &state.rows.done).await?),
+                None => self.transform_here(spec, state.clone()).await,
+            }
+        };
+        // A stop drops the scoring future, which ends a worker process at once (in this process
+        // the chunk loop sees the flag before its next chunk). Once scoring is done, the output
+        // is written whatever comes: a job never ends `Stopped` with a dataset written.
+        let (parquet, rows) = tokio::select! {
+            scored = scoring => scored?,
+            () = state.stop_requested.notified() => {
+                return Err(Error::internal(STOPPED_BY_REQUEST));
+            }
         };
         let source = format!("transform job {}", job.id);
         let (version, _) = self
