@@ -11,6 +11,8 @@
 #        BENCH_THREADS  worker threads for both (default: all cores)
 #        BENCH_PYTHON   a Python with xgboost, pandas and pyarrow (default: .venv/bin/python)
 #        BENCH_INGOT    an ingot binary to run instead of building target/release/ingot
+#        BENCH_SERVER_FLAGS  more `ingot server` flags, e.g. `--replica-mode in-process` to score
+#                       inside the server instead of in a transform worker process
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -31,7 +33,8 @@ echo "== preparing the model and $rows rows"
 "$python" bench/transform.py prepare "$work" "$rows"
 
 echo "== ingot"
-INGOT_LOG=warn setsid "$ingot" server --port 0 --no-auth --home "$work/ingot" >"$work/ingot.out" 2>&1 &
+# shellcheck disable=SC2086 # the flags are words
+INGOT_LOG=warn setsid "$ingot" server --port 0 --no-auth --home "$work/ingot" ${BENCH_SERVER_FLAGS:-} >"$work/ingot.out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/ingot.out" 2>/dev/null && break; sleep 0.1; done
 export INGOT_SERVER="$(grep -o 'http://[0-9.:]*' "$work/ingot.out" | head -1)" INGOT_HOME="$work/ingot"
