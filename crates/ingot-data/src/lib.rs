@@ -26,7 +26,7 @@ pub use format::DataFormat;
 pub use parquet::{for_each_parquet_batch, parquet_batches, write_parquet, ParquetSink};
 pub use profile::{profile, ColumnProfile, DatasetProfile, Histogram, ValueCount};
 pub use split::split_indices;
-pub use typed::{csv_starts_with_header, read_csv_with_schema, read_json_rows};
+pub use typed::{csv_starts_with_header, for_each_csv_batch, read_csv_with_schema, read_json_rows};
 
 use arrow_schema::{DataType, Field as ArrowField, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use ingot_core::{ColumnType, Schema};

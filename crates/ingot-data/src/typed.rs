@@ -1,5 +1,5 @@
-//! Reading rows against a known schema: CSV text (endpoint invocations, local prediction) and
-//! JSON rows (objects by name or arrays in schema order).
+//! Reading rows against a known schema: CSV text (endpoint invocations, local prediction, and
+//! batch transforms a batch at a time) and JSON rows (objects by name or arrays in schema order).
 
 use crate::builder::{assemble, ColumnBuilder};
 use crate::csv::{check_len, field_str, header_names, line_of, next_record, open, CsvReader};
@@ -22,15 +22,36 @@ pub fn read_csv_with_schema(
     schema: &Schema,
     has_header: bool,
 ) -> Result<RecordBatch> {
+    let mut whole = None;
+    for_each_csv_batch(bytes, schema, has_header, usize::MAX, |batch| {
+        whole = Some(batch);
+        Ok::<_, Error>(())
+    })?;
+    whole.ok_or(Error::Empty)
+}
+
+/// [`read_csv_with_schema`] a batch of at most `batch_rows` rows at a time, each handed to
+/// `each` in order, so a large file is never held decoded whole. A file without rows gives one
+/// empty batch (its schema still known). The first error, the reader's or `each`'s, ends it.
+pub fn for_each_csv_batch<E: From<Error>>(
+    bytes: &[u8],
+    schema: &Schema,
+    has_header: bool,
+    batch_rows: usize,
+    mut each: impl FnMut(RecordBatch) -> Result<(), E>,
+) -> Result<(), E> {
     let mut reader = open(bytes)?;
     let mut record = ByteRecord::new();
     let (positions, width) = schema_positions(&mut reader, &mut record, schema, has_header)?;
-    let mut builders: Vec<ColumnBuilder> = schema
-        .fields
-        .iter()
-        .map(|f| ColumnBuilder::new(f.column_type, 0, 0))
-        .collect();
-    let mut rows = 0usize;
+    let new_builders = || -> Vec<ColumnBuilder> {
+        schema
+            .fields
+            .iter()
+            .map(|f| ColumnBuilder::new(f.column_type, 0, 0))
+            .collect()
+    };
+    let mut builders = new_builders();
+    let (mut rows, mut batches) = (0usize, 0usize);
     while next_record(&mut reader, &mut record) {
         check_len(&record, width)?;
         let line = line_of(&record);
@@ -42,13 +63,23 @@ pub fn read_csv_with_schema(
                     column: field.name.clone(),
                     expected: field.column_type,
                     value: excerpt(value),
-                });
+                }
+                .into());
             }
         }
         rows += 1;
+        if rows == batch_rows {
+            let full = std::mem::replace(&mut builders, new_builders());
+            let columns = full.into_iter().map(ColumnBuilder::finish).collect();
+            each(assemble(schema, columns, rows)?)?;
+            (rows, batches) = (0, batches + 1);
+        }
     }
-    let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
-    assemble(schema, columns, rows)
+    if rows > 0 || batches == 0 {
+        let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
+        each(assemble(schema, columns, rows)?)?;
+    }
+    Ok(())
 }
 
 /// Whether a CSV body without a declared header starts with one: its first line names every
@@ -348,6 +379,45 @@ mod tests {
             read_csv_with_schema(b"", &schema(), false).unwrap_err(),
             Error::Empty
         );
+    }
+
+    #[test]
+    fn csv_read_a_batch_at_a_time_equals_the_whole_table() {
+        let text = "name,Age,score,ok,at\n\
+                    \"two\nlines\",30,1,true,2020-01-01\n\
+                    ,40,2.5,FALSE,\n\
+                    \"a, b\",41,,true,2021-01-01\n\
+                    d,42,-1,,\n\
+                    e,43,7,false,2022-02-02\n";
+        let whole = read_csv_with_schema(text.as_bytes(), &schema(), true).unwrap();
+        for batch_rows in [1, 2, 5, 6, usize::MAX] {
+            let mut parts = Vec::new();
+            for_each_csv_batch(text.as_bytes(), &schema(), true, batch_rows, |b| {
+                parts.push(b);
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+            assert!(parts.iter().all(|b| b.num_rows() <= batch_rows));
+            assert_eq!(
+                parts.len(),
+                5usize.div_ceil(batch_rows.min(5)),
+                "{batch_rows}"
+            );
+            let joined = arrow_select::concat::concat_batches(&whole.schema(), &parts).unwrap();
+            assert_eq!(joined, whole, "{batch_rows} rows at a time");
+        }
+        // A header without rows is one empty batch; an error names its line as before.
+        let mut empty = Vec::new();
+        for_each_csv_batch(b"Age,score,name,ok,at\n", &schema(), true, 2, |b| {
+            empty.push(b.num_rows());
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        assert_eq!(empty, [0]);
+        let bad = "Age,score,name,ok,at\n1,1,a,true,\n2,2,b,true,\n3,x,c,true,\n";
+        let err = for_each_csv_batch(bad.as_bytes(), &schema(), true, 2, |_| Ok::<_, Error>(()))
+            .unwrap_err();
+        assert!(err.to_string().contains("line 4"), "{err}");
     }
 
     #[test]

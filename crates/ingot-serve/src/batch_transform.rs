@@ -28,6 +28,10 @@ pub struct TransformSpec {
     pub workers: usize,
     /// Whether the output keeps the input columns before the predictions.
     pub join_input: bool,
+    /// The dataset version's schema, as inferred at upload: CSV files are then read against
+    /// it a slice at a time instead of whole (absent in specs from older servers).
+    #[serde(default)]
+    pub dataset_schema: Option<ingot_core::Schema>,
 }
 
 /// Runs batch transforms outside the calling process (`ingot server` starts one worker
@@ -69,8 +73,7 @@ pub fn score_spec(
     };
     score_dataset(
         &loaded,
-        dataset_file,
-        format,
+        (dataset_file, format, spec.dataset_schema.as_ref()),
         &scoring,
         Tally { done, stop },
     )
@@ -95,13 +98,19 @@ pub struct Scoring {
     pub slice_rows: usize,
 }
 
+/// A dataset file, its format, and (for CSV read a slice at a time) its known schema.
+pub type DatasetFile<'a> = (
+    Bytes,
+    ingot_data::DataFormat,
+    Option<&'a ingot_core::Schema>,
+);
+
 /// Scores a dataset file into the Parquet bytes of its output table; returns them and the row
-/// count. Parquet is decoded, scored and written a slice at a time, so its decoded rows are
-/// never held whole; other formats are read whole.
+/// count. Parquet, and CSV whose schema is known, are decoded, scored and written a slice at a
+/// time, so their decoded rows are never held whole; other files are read whole.
 pub fn score_dataset(
     loaded: &LoadedModel,
-    bytes: Bytes,
-    format: ingot_data::DataFormat,
+    (bytes, format, schema): DatasetFile,
     scoring: &Scoring,
     tally: Tally,
 ) -> Result<(Vec<u8>, usize)> {
@@ -110,25 +119,30 @@ pub fn score_dataset(
         join_input,
         slice_rows,
     } = *scoring;
-    if format == ingot_data::DataFormat::Parquet {
-        let mut sink = ingot_data::ParquetSink::default();
-        let mut rows = 0;
-        for table in ingot_data::parquet_batches(bytes.clone(), slice_rows)? {
-            let table = table?;
-            rows += table.num_rows();
-            sink.write(&transform_batch(
-                loaded,
-                &table.batch,
-                workers,
-                join_input,
-                tally,
-            )?)?;
+    let mut sink = ingot_data::ParquetSink::default();
+    let mut rows = 0;
+    let mut score_slice = |table: &RecordBatch| -> Result<()> {
+        rows += table.num_rows();
+        let output = transform_batch(loaded, table, workers, join_input, tally)?;
+        Ok(sink.write(&output)?)
+    };
+    match (format, schema) {
+        (ingot_data::DataFormat::Parquet, _) => {
+            for table in ingot_data::parquet_batches(bytes.clone(), slice_rows)? {
+                score_slice(&table?.batch)?;
+            }
         }
-        if !sink.is_empty() {
-            return Ok((sink.finish()?, rows));
+        (ingot_data::DataFormat::Csv, Some(schema)) => {
+            // Dataset files always carry a header.
+            ingot_data::for_each_csv_batch(&bytes, schema, true, slice_rows, |b| score_slice(&b))?;
         }
-        // A file without rows: scored whole below, for the output's schema.
+        _ => {}
     }
+    if !sink.is_empty() {
+        return Ok((sink.finish()?, rows));
+    }
+    // Read whole: a format without a slice reader, or a Parquet file without rows (scored
+    // whole for the output's schema).
     let table = ingot_data::read_table_bytes(bytes, format)?;
     let output = transform_batch(loaded, &table.batch, workers, join_input, tally)?;
     Ok((ingot_data::write_parquet(&output)?, table.num_rows()))
@@ -422,7 +436,7 @@ mod tests {
             slice_rows: 1_000,
         };
         let format = ingot_data::DataFormat::Parquet;
-        assert!(score_dataset(&loaded, parquet, format, &scoring, tally).is_err());
+        assert!(score_dataset(&loaded, (parquet, format, None), &scoring, tally).is_err());
         assert_eq!(done.load(Ordering::Relaxed), 0);
     }
 
@@ -483,14 +497,8 @@ mod tests {
             slice_rows: 300,
         };
         let done = AtomicU64::new(0);
-        let (bytes, counted) = score_dataset(
-            &loaded,
-            parquet,
-            ingot_data::DataFormat::Parquet,
-            &scoring,
-            tally(&done),
-        )
-        .unwrap();
+        let file = (parquet, ingot_data::DataFormat::Parquet, None);
+        let (bytes, counted) = score_dataset(&loaded, file, &scoring, tally(&done)).unwrap();
         assert_eq!((counted, done.load(Ordering::Relaxed)), (rows, rows as u64));
         let back =
             ingot_data::read_table_bytes(Bytes::from(bytes), ingot_data::DataFormat::Parquet)
@@ -501,20 +509,57 @@ mod tests {
         }
         // A Parquet file without rows gives an empty output with the prediction column.
         let empty = Bytes::from(ingot_data::write_parquet(&input.slice(0, 0)).unwrap());
-        let (bytes, counted) = score_dataset(
-            &loaded,
-            empty,
-            ingot_data::DataFormat::Parquet,
-            &scoring,
-            tally(&AtomicU64::new(0)),
-        )
-        .unwrap();
+        let file = (empty, ingot_data::DataFormat::Parquet, None);
+        let (bytes, counted) =
+            score_dataset(&loaded, file, &scoring, tally(&AtomicU64::new(0))).unwrap();
         assert_eq!(counted, 0);
         let back =
             ingot_data::read_table_bytes(Bytes::from(bytes), ingot_data::DataFormat::Parquet)
                 .unwrap();
         let names: Vec<&str> = back.schema.names().collect();
         assert_eq!(names, ["x", "prediction"]);
+    }
+
+    #[test]
+    fn csv_datasets_score_slice_by_slice_as_a_whole_table_does() {
+        let (loaded, _) = model_and_rows(0);
+        // As uploaded: a header, extra columns, quotes, missing values; the schema inferred.
+        let mut csv = String::from("id,note,x\n");
+        for r in 0..1_000 {
+            let x = if r % 17 == 0 {
+                String::new()
+            } else {
+                format!("{}", (r % 97) as f64 / 4.0 - 10.0)
+            };
+            csv.push_str(&format!("{r},\"row, {r}\",{x}\n"));
+        }
+        let format = ingot_data::DataFormat::Csv;
+        let table = ingot_data::read_table(csv.as_bytes(), format).unwrap();
+        let scoring = Scoring {
+            workers: 2,
+            join_input: true,
+            slice_rows: 300,
+        };
+        let whole = (Bytes::from(csv.clone()), format, None);
+        let sliced = (Bytes::from(csv), format, Some(&table.schema));
+        let (expected, rows) =
+            score_dataset(&loaded, whole, &scoring, tally(&AtomicU64::new(0))).unwrap();
+        let done = AtomicU64::new(0);
+        let (ours, counted) = score_dataset(&loaded, sliced, &scoring, tally(&done)).unwrap();
+        assert_eq!((counted, done.load(Ordering::Relaxed)), (rows, 1_000));
+        let parquet = ingot_data::DataFormat::Parquet;
+        let ours = ingot_data::read_table_bytes(Bytes::from(ours), parquet).unwrap();
+        let expected = ingot_data::read_table_bytes(Bytes::from(expected), parquet).unwrap();
+        assert_eq!(ours.batch, expected.batch);
+        let names: Vec<&str> = ours.schema.names().collect();
+        assert_eq!(names, ["id", "note", "x", "prediction"]);
+        // A file with a header and no rows still gets the prediction column.
+        let empty = (Bytes::from("id,note,x\n"), format, Some(&table.schema));
+        let (bytes, counted) =
+            score_dataset(&loaded, empty, &scoring, tally(&AtomicU64::new(0))).unwrap();
+        let back = ingot_data::read_table_bytes(Bytes::from(bytes), parquet).unwrap();
+        assert_eq!((counted, back.batch.num_rows()), (0, 0));
+        assert_eq!(back.schema.names().last(), Some("prediction"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Batch transforms in worker processes (`ingot_replicas::ProcessTransforms` with the real
-//! `ingot transform-worker` child): the output equals scoring in this process for CSV and
-//! multi-slice Parquet datasets, progress crosses the process boundary, a scoring error comes
+//! `ingot transform-worker` child): the output equals scoring in this process for multi-slice
+//! CSV and Parquet datasets, progress crosses the process boundary, a scoring error comes
 //! back with its message, a dropped job ends its worker, and a killed worker fails its job
 //! with a reason instead of taking the caller down.
 
@@ -79,8 +79,11 @@ impl Home {
         ProcessTransforms::new(BIN, self.path.join("run/transforms"), artifacts).unwrap()
     }
 
-    /// Stores a dataset file; the spec scoring it with the home's model.
+    /// Stores a dataset file; the spec scoring it with the home's model (with the file's
+    /// inferred schema, as a dataset version has it).
     async fn spec(&self, file: Vec<u8>, format: &str) -> TransformSpec {
+        let parsed: ingot_data::DataFormat = format.parse().unwrap();
+        let schema = ingot_data::read_table(&file, parsed).unwrap().schema;
         let stored = self.store.put(Bytes::from(file)).await.unwrap();
         TransformSpec {
             model_artifact: self.model.clone(),
@@ -88,6 +91,7 @@ impl Home {
             format: format.into(),
             workers: 2,
             join_input: true,
+            dataset_schema: Some(schema),
         }
     }
 
@@ -128,9 +132,10 @@ fn decoded(parquet: Vec<u8>) -> ingot_data::RecordBatch {
 async fn a_worker_process_scores_exactly_as_this_process_does() {
     let home = Home::new().await;
     let runner = home.runner();
-    // 70,000 rows of Parquet take two slices (65,536 rows each at most).
+    // 70,000 rows of CSV or Parquet take two slices (65,536 rows each at most).
     let cases = [
         (table_csv(500, false).into_bytes(), "csv"),
+        (table_csv(70_000, false).into_bytes(), "csv"),
         (parquet_of(&table_csv(70_000, false)), "parquet"),
     ];
     for (file, format) in cases {

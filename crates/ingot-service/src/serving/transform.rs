@@ -248,6 +248,7 @@ impl Platform {
             format: dataset.format,
             workers: job.workers.max(1) as usize,
             join_input: job.join_input,
+            dataset_schema: Some(dataset.schema),
         };
         let scoring = async {
             match &self.serving.transform_runner {
