@@ -208,6 +208,10 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     // Without --wait, the job is reported as started, with nothing scored yet.
     let started = server.ok(&transform("scored-later", &[]));
     assert!(started.contains("scored 0 of 300 rows so far"), "{started}");
+    assert!(
+        started.contains("follow with: ingot transform show "),
+        "{started}"
+    );
     // ... and can be followed later by its id, until it ends.
     let id = started
         .split_whitespace()

@@ -147,6 +147,7 @@ fn report(context: &CliContext, job: &TransformJobView) -> Result<()> {
         );
         if let Some(progress) = &job.progress {
             println!("scored {} of {} rows so far", progress.done, progress.total);
+            println!("follow with: ingot transform show {} --wait", job.id);
         }
         if let Some(reason) = &job.failure_reason {
             println!("reason {reason}");
