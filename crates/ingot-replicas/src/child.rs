@@ -110,7 +110,7 @@ fn bind(socket: &PathBuf) -> Result<UnixListener> {
 /// Reads the spec line (when asked) and then waits for stdin's EOF on a plain thread, so a
 /// blocked read never holds up the runtime's shutdown. The parent keeps the pipe open for the
 /// child's whole life; EOF means it closed it or died.
-fn watch_stdin(read_spec: bool) -> (oneshot::Receiver<String>, oneshot::Receiver<()>) {
+pub(crate) fn watch_stdin(read_spec: bool) -> (oneshot::Receiver<String>, oneshot::Receiver<()>) {
     let (spec_tx, spec_rx) = oneshot::channel();
     let (gone_tx, gone_rx) = oneshot::channel();
     let spawned = std::thread::Builder::new()

@@ -6,7 +6,7 @@
 //! The child's stdout protocol, one line each: `scored N` (rows scored so far), then either
 //! `rows N` (the output file is complete) or `failed MESSAGE`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +18,7 @@ use ingot_artifacts::ArtifactStore;
 use ingot_serve::batch_transform::{score_spec, TransformRunner, TransformSpec};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use crate::child::watch_stdin;
 use crate::factory::private_dir;
 use crate::process::{child_command, tail_stderr};
 use crate::{Error, Result};
@@ -161,8 +162,17 @@ pub struct WorkerArgs {
 /// parent closes stdin (the server went away); a failure is reported as `failed ...` and
 /// returned.
 pub async fn run_worker(args: WorkerArgs) -> Result<()> {
-    let spec = read_spec_then_watch_parent()?;
-    let outcome = score_to_file(&args, &spec).await;
+    let (spec_line, parent_gone) = watch_stdin(true);
+    let line = spec_line.await.unwrap_or_default();
+    let spec: TransformSpec = serde_json::from_str(&line).map_err(|e| Error::Spec {
+        from: "stdin".into(),
+        reason: e.to_string(),
+    })?;
+    let outcome = tokio::select! {
+        outcome = score_to_file(&args, &spec) => outcome,
+        // Nobody is left to read the output: stop scoring now.
+        _ = parent_gone => std::process::exit(3),
+    };
     let mut stdout = std::io::stdout().lock();
     let said = match &outcome {
         Ok(rows) => writeln!(stdout, "scored {rows}\nrows {rows}"),
@@ -170,35 +180,6 @@ pub async fn run_worker(args: WorkerArgs) -> Result<()> {
     };
     said.and_then(|()| stdout.flush()).map_err(Error::Parent)?;
     outcome.map(|_| ())
-}
-
-/// Reads the spec line, then leaves a thread that ends the process when stdin closes.
-fn read_spec_then_watch_parent() -> Result<TransformSpec> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::Spec {
-            from: "stdin".into(),
-            reason: e.to_string(),
-        })?;
-    let spec = serde_json::from_str(&line).map_err(|e| Error::Spec {
-        from: "stdin".into(),
-        reason: e.to_string(),
-    })?;
-    let watcher = std::thread::Builder::new()
-        .name("ingot-transform-parent".into())
-        .spawn(|| {
-            let mut rest = String::new();
-            while matches!(std::io::stdin().lock().read_line(&mut rest), Ok(n) if n > 0) {
-                rest.clear();
-            }
-            std::process::exit(3);
-        });
-    if let Err(e) = watcher {
-        tracing::warn!("cannot watch the parent: {e}");
-    }
-    Ok(spec)
 }
 
 /// Reads the spec's files, scores them with progress lines, writes the output; its rows.
