@@ -132,44 +132,23 @@ impl Platform {
         let running = job;
         tokio::spawn(async move {
             let outcome = platform.run_transform(&running, state.clone()).await;
-            let recorded = match outcome {
+            let (status, output, reason) = match outcome {
                 Err(e) if state.stop.load(Ordering::Relaxed) && e.message == STOPPED_BY_REQUEST => {
-                    platform
-                        .store
-                        .finish_transform_job(
-                            &running.id,
-                            JobStatus::Stopped,
-                            None,
-                            None,
-                            Some(STOPPED_BY_REQUEST),
-                        )
-                        .await
+                    (JobStatus::Stopped, None, Some(e.message))
                 }
-                Ok((version, rows)) => {
-                    platform
-                        .store
-                        .finish_transform_job(
-                            &running.id,
-                            JobStatus::Completed,
-                            Some(version),
-                            Some(rows),
-                            None,
-                        )
-                        .await
-                }
-                Err(e) => {
-                    platform
-                        .store
-                        .finish_transform_job(
-                            &running.id,
-                            JobStatus::Failed,
-                            None,
-                            None,
-                            Some(&e.message),
-                        )
-                        .await
-                }
+                Ok(written) => (JobStatus::Completed, Some(written), None),
+                Err(e) => (JobStatus::Failed, None, Some(e.message)),
             };
+            let recorded = platform
+                .store
+                .finish_transform_job(
+                    &running.id,
+                    status,
+                    output.map(|(version, _)| version),
+                    output.map(|(_, rows)| rows),
+                    reason.as_deref(),
+                )
+                .await;
             // The outcome is recorded first, so a job is never seen unfinished without progress.
             platform.serving.transforms.finish(&running.id);
             if let Err(e) = recorded {
