@@ -1,7 +1,7 @@
 //! `ingot predict`: score a file (CSV, JSON Lines or Parquet) with a local model file, or send
-//! it to an endpoint, in real time or as an async invocation (queued, then polled or awaited). Prints CSV (one probability
-//! column per class, headed by its label, or one `prediction` column), or
-//! `{"predictions": [...]}` with `--output json`.
+//! it to an endpoint, in real time or as an async invocation (queued, then polled or awaited).
+//! Prints CSV (one probability column per class, headed by its label, or one `prediction`
+//! column), or `{"predictions": [...]}` with `--output json`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -80,24 +80,23 @@ pub async fn run(context: &CliContext, args: &PredictArgs) -> Result<()> {
 }
 
 /// A file as an endpoint request body and its type: CSV (with its header) and JSON Lines as
-/// they are; Parquet read here and sent as CSV with a header, since endpoints take text.
+/// they are; Parquet read here (as `--local` reads it) and sent as CSV with a header, since
+/// endpoints take text.
 async fn request_body(file: &Path) -> Result<(Vec<u8>, &'static str)> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let read = || std::fs::read(file).with_context(|| format!("cannot read {}", file.display()));
     Ok(
         match ingot_data::DataFormat::from_path(&file.to_string_lossy()) {
-            Some(ingot_data::DataFormat::JsonLines) => (bytes, "application/jsonlines"),
+            Some(ingot_data::DataFormat::JsonLines) => (read()?, "application/jsonlines"),
             Some(ingot_data::DataFormat::Parquet) => {
-                let name = file.display().to_string();
+                let file = file.to_path_buf();
                 let csv = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
-                    let table =
-                        ingot_data::read_table_bytes(bytes.into(), ingot_data::DataFormat::Parquet)
-                            .with_context(|| format!("cannot read {name} as Parquet"))?;
+                    let table = super::train::read_local_table(&file)?;
                     Ok(ingot_data::write_csv(&table.batch)?)
                 })
                 .await??;
                 (csv, "text/csv; header=present")
             }
-            _ => (bytes, "text/csv; header=present"),
+            _ => (read()?, "text/csv; header=present"),
         },
     )
 }

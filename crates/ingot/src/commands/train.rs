@@ -155,7 +155,7 @@ pub fn read_local_table(path: &Path) -> Result<ingot_data::Table> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let format = ingot_data::DataFormat::from_path(&path.to_string_lossy())
         .unwrap_or(ingot_data::DataFormat::Csv);
-    ingot_data::read_table(&bytes, format)
+    ingot_data::read_table_bytes(bytes.into(), format)
         .with_context(|| format!("cannot parse {}", path.display()))
 }
 
