@@ -64,8 +64,8 @@ load() { # name url content-type body concurrency [rate]; body "-" sends a GET
     local rate=() request=(-m POST -H "content-type: $3" -D "$4")
     [ -n "${6:-}" ] && rate=(-q "$6")
     [ "$4" = - ] && request=()
-    oha -z "${seconds}s" -c "$5" "${rate[@]}" --no-tui --output-format json "${request[@]}" \
-        "$2" >"$work/oha.json"
+    oha -z "${seconds}s" -c "$5" "${rate[@]}" ${OHA_EXTRA:-} --no-tui --output-format json \
+        "${request[@]}" "$2" >"$work/oha.json"
     "$python" - "$1" "$5" "$work/oha.json" <<'PY'
 import json, sys
 name, concurrency, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -85,8 +85,12 @@ for c in $levels; do
     load ingot-1row "$ingot/endpoints/bench/invocations" "text/csv; header=present" "$work/one.csv" "$c" | tee -a "$results"
     load ingot-oip-1row "$ingot/v2/models/bench/infer" "application/json" "$work/one.oip.json" "$c" | tee -a "$results"
     load ingot-100rows "$ingot/endpoints/bench/invocations" "text/csv; header=present" "$work/hundred.csv" "$c" | tee -a "$results"
-    load mlflow-1row "$mlflow/invocations" "text/csv" "$work/one.csv" "$c" | tee -a "$results"
-    load mlflow-100rows "$mlflow/invocations" "text/csv" "$work/hundred.csv" "$c" | tee -a "$results"
+    # A new connection per request for MLflow: its uvicorn (0.54 in the 2026-11-22 run) sends an
+    # answer's head and body in two writes, and on a reused connection Nagle's algorithm holds
+    # the body until the client's delayed ACK, about 40 ms a request (seen with `strace` and
+    # curl). A loopback connection costs far less than that, so this measures the server.
+    OHA_EXTRA=--disable-keepalive load mlflow-1row "$mlflow/invocations" "text/csv" "$work/one.csv" "$c" | tee -a "$results"
+    OHA_EXTRA=--disable-keepalive load mlflow-100rows "$mlflow/invocations" "text/csv" "$work/hundred.csv" "$c" | tee -a "$results"
 done
 # Single-row p99 at half of Ingot's peak single-row throughput.
 peak="$("$python" -c "import json,sys; print(max(json.loads(l)['rps'] for l in open('$results') if json.loads(l)['case']=='ingot-1row'))")"
