@@ -1,10 +1,12 @@
 //! JSON Lines reading with schema inference: one object per non-blank line, keys collected in
-//! first-seen order, JSON types mapped naturally and strings still inferred as timestamps.
+//! first-seen order, JSON types mapped naturally and strings still inferred as timestamps; and
+//! the same file read again a batch at a time against the schema so inferred.
 
 use crate::builder::{assemble, ColumnBuilder};
 use crate::text::{is_missing, parse_timestamp, trim};
 use crate::typed::json_kind;
 use crate::{Error, Result, Table};
+use arrow_array::RecordBatch;
 use ingot_core::{ColumnType, Field, Schema};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -167,6 +169,30 @@ impl Collector {
         Ok(())
     }
 
+    /// The rows gathered so far as a batch of `schema`, the schema inferred from the whole file
+    /// these rows come from: each cell converted to its column's type as [`Collector::finish`]
+    /// converts it, a column none of these rows has all nulls.
+    fn finish_as(self, schema: &Schema) -> Result<RecordBatch> {
+        let mut columns: Vec<Option<JsonColumn>> = self.columns.into_iter().map(Some).collect();
+        let arrays = schema
+            .fields
+            .iter()
+            .map(|field| {
+                let mut builder = ColumnBuilder::new(field.column_type, self.rows, 0);
+                match self.index.get(&field.name).and_then(|&c| columns[c].take()) {
+                    Some(column) => {
+                        for cell in &column.cells {
+                            append_cell(&mut builder, field.column_type, cell);
+                        }
+                    }
+                    None => (0..self.rows).for_each(|_| builder.append_null()),
+                }
+                builder.finish()
+            })
+            .collect();
+        assemble(schema, arrays, self.rows)
+    }
+
     fn finish(self) -> Result<Table> {
         if self.rows == 0 {
             return Err(Error::Empty);
@@ -192,8 +218,47 @@ impl Collector {
 /// Reads JSON Lines, inferring the schema. As a convenience a document whose first character
 /// is `[` is read as one JSON array of objects (a plain `.json` export).
 pub(crate) fn read_jsonl_table(bytes: &[u8]) -> Result<Table> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut collector = Collector::default();
+    for_each_object::<Error>(bytes, |object, line| collector.add(object, line))?;
+    collector.finish()
+}
+
+/// Reads JSON Lines (or a JSON array of objects) against the schema inferred from the same file
+/// when it was uploaded, at most `batch_rows` rows at a time, each batch handed to `each` in
+/// order: a large file is never held decoded whole. The values are converted as
+/// [`crate::read_table_bytes`] converts them, so the batches together equal its table. The first
+/// error, the reader's or `each`'s, ends it.
+pub fn for_each_jsonl_batch<E: From<Error>>(
+    bytes: &[u8],
+    schema: &Schema,
+    batch_rows: usize,
+    mut each: impl FnMut(RecordBatch) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut collector = Collector::default();
+    let mut batches = 0usize;
+    for_each_object::<E>(bytes, |object, line| {
+        collector.add(object, line)?;
+        if collector.rows == batch_rows {
+            let full = std::mem::take(&mut collector).finish_as(schema)?;
+            batches += 1;
+            each(full)?;
+        }
+        Ok(())
+    })?;
+    if collector.rows > 0 || batches == 0 {
+        each(collector.finish_as(schema)?)?;
+    }
+    Ok(())
+}
+
+/// Hands each object of a JSON Lines document (or of a JSON array of objects) to `add` with its
+/// line number; a blank line is skipped, anything else that is not an object is an error naming
+/// its line.
+fn for_each_object<E: From<Error>>(
+    bytes: &[u8],
+    mut add: impl FnMut(OrderedObject, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         let objects = serde_json::from_slice::<Vec<OrderedObject>>(bytes).map_err(|e| {
             Error::InvalidJson {
@@ -202,9 +267,9 @@ pub(crate) fn read_jsonl_table(bytes: &[u8]) -> Result<Table> {
             }
         })?;
         for object in objects {
-            collector.add(object, 1)?;
+            add(object, 1)?;
         }
-        return collector.finish();
+        return Ok(());
     }
     for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = i as u64 + 1;
@@ -223,18 +288,20 @@ pub(crate) fn read_jsonl_table(bytes: &[u8]) -> Result<Table> {
                         line,
                         message: json_message(&e),
                     },
-                });
+                }
+                .into());
             }
             Err(e) => {
                 return Err(Error::InvalidJson {
                     line,
                     message: json_message(&e),
-                })
+                }
+                .into())
             }
         };
-        collector.add(object, line)?;
+        add(object, line)?;
     }
-    collector.finish()
+    Ok(())
 }
 
 /// Appends a cell to a builder of the column's inferred type (which the cell always fits).
@@ -330,6 +397,80 @@ mod tests {
         assert_eq!((a.value(0), a.value(1)), ("1", "x"));
         let b = t.batch.column(1).as_string::<i32>();
         assert_eq!((b.value(0), b.value(1)), ("true", "2.5"));
+    }
+
+    #[test]
+    fn jsonl_read_a_batch_at_a_time_equals_the_whole_table() {
+        // Integers and floats in one column, a number among strings, a key absent from whole
+        // batches, nulls and "NA", timestamps, a nested value, a blank line and a BOM.
+        let mut text = String::from("\u{feff}");
+        for i in 0..23 {
+            let mut row = format!(
+                "{{\"id\": {i}, \"x\": {}",
+                if i % 3 == 0 { "1.5" } else { "2" }
+            );
+            row += &format!(
+                ", \"label\": {}",
+                if i == 7 {
+                    "42".into()
+                } else {
+                    format!("\"r{i}\"")
+                }
+            );
+            if i >= 16 {
+                row += ", \"late\": true";
+            }
+            row += &format!(", \"at\": \"2021-01-{:02}\"", i % 28 + 1);
+            row += if i % 5 == 0 {
+                ", \"n\": null"
+            } else {
+                ", \"n\": \"NA\""
+            };
+            row += if i == 4 {
+                ", \"nested\": {\"k\": [1, 2]}}\n"
+            } else {
+                "}\n"
+            };
+            text += &row;
+            if i == 10 {
+                text += "\n";
+            }
+        }
+        let whole = read(&text).unwrap();
+        assert_eq!(whole.schema.fields[2].column_type, ColumnType::String);
+        for batch_rows in [1, 5, 8, 23, 100] {
+            let mut batches = Vec::new();
+            for_each_jsonl_batch(text.as_bytes(), &whole.schema, batch_rows, |b| {
+                batches.push(b);
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+            assert_eq!(batches.len(), 23usize.div_ceil(batch_rows), "{batch_rows}");
+            let joined =
+                arrow_select::concat::concat_batches(&whole.batch.schema(), &batches).unwrap();
+            assert_eq!(joined, whole.batch, "batches of {batch_rows}");
+        }
+        // The array form is read in batches too.
+        let array = "[{\"a\": 1}, {\"a\": 2.5}, {\"a\": null}]";
+        let whole = read(array).unwrap();
+        let mut sizes = Vec::new();
+        for_each_jsonl_batch(array.as_bytes(), &whole.schema, 2, |b| {
+            sizes.push(b.num_rows());
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        assert_eq!(sizes, [2, 1]);
+        // An error in a later batch names its line, after the earlier batches went out.
+        let bad = "{\"a\": 1}\n{\"a\": 2}\n{\"a\": }\n";
+        let schema = read("{\"a\": 1}\n").unwrap().schema;
+        let mut seen = 0;
+        let err = for_each_jsonl_batch(bad.as_bytes(), &schema, 1, |b| {
+            seen += b.num_rows();
+            Ok::<_, Error>(())
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidJson { line: 3, .. }), "{err:?}");
+        assert_eq!(seen, 2);
     }
 
     #[test]

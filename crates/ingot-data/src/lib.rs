@@ -23,6 +23,7 @@ pub use csv_write::write_csv;
 pub use dense::{is_dense_schema, read_csv_dense, DenseRows};
 pub use error::{Error, Result};
 pub use format::DataFormat;
+pub use json::for_each_jsonl_batch;
 pub use parquet::{for_each_parquet_batch, parquet_batches, write_parquet, ParquetSink};
 pub use profile::{profile, ColumnProfile, DatasetProfile, Histogram, ValueCount};
 pub use split::split_indices;

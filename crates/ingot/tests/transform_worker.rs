@@ -122,6 +122,18 @@ fn parquet_of(csv: &str) -> Vec<u8> {
     ingot_data::write_parquet(&table.batch).unwrap()
 }
 
+/// The rows of a two-column CSV as JSON Lines objects.
+fn jsonl_of(csv: &str) -> Vec<u8> {
+    csv.lines()
+        .skip(1)
+        .map(|line| {
+            let (x1, x2) = line.split_once(',').unwrap();
+            format!("{{\"x1\": {x1}, \"x2\": {x2}}}\n")
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
 fn decoded(parquet: Vec<u8>) -> ingot_data::RecordBatch {
     ingot_data::read_table_bytes(Bytes::from(parquet), ingot_data::DataFormat::Parquet)
         .unwrap()
@@ -132,10 +144,11 @@ fn decoded(parquet: Vec<u8>) -> ingot_data::RecordBatch {
 async fn a_worker_process_scores_exactly_as_this_process_does() {
     let home = Home::new().await;
     let runner = home.runner();
-    // 70,000 rows of CSV or Parquet take two slices (65,536 rows each at most).
+    // 70,000 rows of CSV, JSON Lines or Parquet take two slices (65,536 rows each at most).
     let cases = [
         (table_csv(500, false).into_bytes(), "csv"),
         (table_csv(70_000, false).into_bytes(), "csv"),
+        (jsonl_of(&table_csv(70_000, false)), "jsonl"),
         (parquet_of(&table_csv(70_000, false)), "parquet"),
     ];
     for (file, format) in cases {
