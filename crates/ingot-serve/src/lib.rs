@@ -26,7 +26,7 @@ pub use codec::{decode_request, encode_response, CsvHeader, RequestFormat, Respo
 pub use core::ReplicaCore;
 pub use error::{Error, Result};
 pub use in_process::{InProcessFactory, InProcessPool};
-pub use metrics::{ServingMetrics, VariantGauges, VariantMetrics};
+pub use metrics::{LatencyBucket, ServingMetrics, VariantGauges, VariantMetrics};
 pub use model_lru::ModelLru;
 pub use replica::{
     ExplainBackground, InvokeRequest, InvokeResponse, ModelSource, PoolFactory, Protocol,

@@ -14,6 +14,14 @@ const BUCKETS: [f64; 16] = [
     0.5, 1.0, 5.0,
 ];
 
+/// One bucket of a histogram snapshot: the observations above the previous bound and up to this
+/// one, in microseconds; `le_us` is absent for the bucket past the last bound.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LatencyBucket {
+    pub le_us: Option<f64>,
+    pub count: u64,
+}
+
 /// A latency histogram.
 #[derive(Default)]
 pub struct Histogram {
@@ -69,6 +77,29 @@ impl Histogram {
             lower = *bound;
         }
         Some(BUCKETS[BUCKETS.len() - 1] * 1e6)
+    }
+
+    /// Every bucket's own count (not cumulative, unlike Prometheus' `le` series), in bound
+    /// order, then the observations past the last bound.
+    pub fn buckets(&self) -> Vec<LatencyBucket> {
+        let mut within = 0;
+        let mut buckets: Vec<LatencyBucket> = BUCKETS
+            .iter()
+            .zip(&self.buckets)
+            .map(|(bound, count)| {
+                let count = count.load(Ordering::Relaxed);
+                within += count;
+                LatencyBucket {
+                    le_us: Some(bound * 1e6),
+                    count,
+                }
+            })
+            .collect();
+        buckets.push(LatencyBucket {
+            le_us: None,
+            count: self.count().saturating_sub(within),
+        });
+        buckets
     }
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
@@ -344,5 +375,33 @@ mod tests {
         let slow = Histogram::default();
         slow.observe_micros(9_000_000);
         assert_eq!(slow.quantile_micros(0.99), Some(5_000_000.0));
+    }
+
+    #[test]
+    fn bucket_snapshots_count_each_bucket_once_and_the_overflow() {
+        let h = Histogram::default();
+        for micros in [10, 25, 26, 80, 80, 300, 9_000_000] {
+            h.observe_micros(micros);
+        }
+        let buckets = h.buckets();
+        assert_eq!(buckets.len(), BUCKETS.len() + 1);
+        let count_at = |le: Option<f64>| {
+            buckets
+                .iter()
+                .find(|b| b.le_us.map(|v| v.round()) == le)
+                .map(|b| b.count)
+        };
+        // A bound is inclusive: 25 µs falls in the first bucket, 26 µs in the second.
+        assert_eq!(count_at(Some(25.0)), Some(2));
+        assert_eq!(count_at(Some(50.0)), Some(1));
+        assert_eq!(count_at(Some(100.0)), Some(2));
+        assert_eq!(count_at(Some(500.0)), Some(1));
+        assert_eq!(count_at(None), Some(1));
+        assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 7);
+        assert!(buckets.windows(2).all(|w| match (w[0].le_us, w[1].le_us) {
+            (Some(a), Some(b)) => a < b,
+            (Some(_), None) => true,
+            _ => false,
+        }));
     }
 }

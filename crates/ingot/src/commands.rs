@@ -5,6 +5,7 @@ pub mod datasets;
 pub mod endpoints;
 pub mod evaluate;
 pub mod jobs;
+pub mod latency_plot;
 pub mod monitor;
 pub mod monitor_server;
 pub mod predict;

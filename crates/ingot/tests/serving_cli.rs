@@ -143,6 +143,33 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
         green_row.matches(" / ").count() >= 2 && !green_row.contains(" - "),
         "{green_row}"
     );
+    // The histograms behind them: every answer in one bucket of each, and plotted under the
+    // table with a count per bucket that adds up to the answers.
+    for key in ["model_latency_buckets", "overhead_latency_buckets"] {
+        let counted: u64 = green[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, 20, "{key}: {green}");
+    }
+    let plot: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| *l != "latency of green (20 answers)")
+        .skip(2)
+        .take_while(|l| l.starts_with("  ≤ ") || l.starts_with("  > "))
+        .collect();
+    assert!(!plot.is_empty(), "{shown}");
+    let model_counts: u64 = plot
+        .iter()
+        .filter_map(|l| {
+            // The model column, after the 12-character label: a bar, then its count.
+            let model: String = l.chars().skip(12).take(34).collect();
+            model.split_whitespace().last()?.parse::<u64>().ok()
+        })
+        .sum();
+    assert_eq!(model_counts, 20, "{plot:#?}");
 
     // Keys: a key opens this endpoint only.
     let key = server.json(&["endpoint", "keys", "create", "churn", "webapp"]);

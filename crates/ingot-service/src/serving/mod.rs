@@ -98,6 +98,9 @@ pub struct VariantStats {
     pub model_latency_p99_us: Option<f64>,
     pub overhead_latency_p50_us: Option<f64>,
     pub overhead_latency_p99_us: Option<f64>,
+    /// The histograms themselves, each bucket's own count (`ingot endpoint show` plots them).
+    pub model_latency_buckets: Vec<ingot_serve::LatencyBucket>,
+    pub overhead_latency_buckets: Vec<ingot_serve::LatencyBucket>,
 }
 
 impl Platform {
@@ -427,6 +430,8 @@ impl Platform {
                     model_latency_p99_us: m.model_latency.quantile_micros(0.99),
                     overhead_latency_p50_us: m.overhead_latency.quantile_micros(0.5),
                     overhead_latency_p99_us: m.overhead_latency.quantile_micros(0.99),
+                    model_latency_buckets: m.model_latency.buckets(),
+                    overhead_latency_buckets: m.overhead_latency.buckets(),
                 }
             })
             .collect()

@@ -16,6 +16,7 @@ use ingot_protocol::{
 use reqwest::Method;
 use serde_json::json;
 
+use super::latency_plot::{self, duration};
 use crate::client::Client;
 use crate::context::CliContext;
 use crate::output::{print_json, print_table, timestamp};
@@ -74,7 +75,7 @@ pub struct DeployArgs {
 pub enum EndpointCommand {
     /// List endpoints
     List,
-    /// Show an endpoint: configuration and live numbers per variant
+    /// Show an endpoint: configuration, live numbers per variant and latency histograms
     Show { name: String },
     /// Change variants, weights, shadow or capture without dropping requests
     Update(UpdateArgs),
@@ -521,16 +522,18 @@ fn show(client: &Client, endpoint: &EndpointView) {
         ],
         &rows,
     );
-}
-
-/// A latency in microseconds, in the unit that reads best (`42µs`, `1.3ms`, `2.50s`).
-fn duration(micros: f64) -> String {
-    if micros < 1_000.0 {
-        format!("{micros:.0}µs")
-    } else if micros < 1_000_000.0 {
-        format!("{:.1}ms", micros / 1e3)
-    } else {
-        format!("{:.2}s", micros / 1e6)
+    for live in &endpoint.variants {
+        let buckets = |key: &str| -> Vec<latency_plot::LatencyBucket> {
+            serde_json::from_value(live[key].clone()).unwrap_or_default()
+        };
+        let lines = latency_plot::plot(
+            live["variant"].as_str().unwrap_or(""),
+            &buckets("model_latency_buckets"),
+            &buckets("overhead_latency_buckets"),
+        );
+        if !lines.is_empty() {
+            println!("\n{}", lines.join("\n"));
+        }
     }
 }
 
@@ -623,16 +626,4 @@ fn urlencode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_in_the_fitting_unit() {
-        assert_eq!(duration(42.4), "42µs");
-        assert_eq!(duration(1_340.0), "1.3ms");
-        assert_eq!(duration(2_500_000.0), "2.50s");
-    }
 }
