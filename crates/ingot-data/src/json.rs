@@ -223,9 +223,9 @@ pub(crate) fn read_jsonl_table(bytes: &[u8]) -> Result<Table> {
     collector.finish()
 }
 
-/// Reads JSON Lines (or a JSON array of objects) against the schema inferred from the same file
-/// when it was uploaded, at most `batch_rows` rows at a time, each batch handed to `each` in
-/// order: a large file is never held decoded whole. The values are converted as
+/// Reads JSON Lines against the schema inferred from the same file when it was uploaded, at most
+/// `batch_rows` rows at a time, each batch handed to `each` in order: a large file is never held
+/// decoded whole (a JSON array of objects is parsed whole, then handed on in batches). The values are converted as
 /// [`crate::read_table_bytes`] converts them, so the batches together equal its table. The first
 /// error, the reader's or `each`'s, ends it.
 pub fn for_each_jsonl_batch<E: From<Error>>(
