@@ -172,14 +172,13 @@ impl Collector {
     /// The rows gathered so far as a batch of `schema`, the schema inferred from the whole file
     /// these rows come from: each cell converted to its column's type as [`Collector::finish`]
     /// converts it, a column none of these rows has all nulls.
-    fn finish_as(self, schema: &Schema) -> Result<RecordBatch> {
-        let mut columns: Vec<Option<JsonColumn>> = self.columns.into_iter().map(Some).collect();
+    fn finish_as(&self, schema: &Schema) -> Result<RecordBatch> {
         let arrays = schema
             .fields
             .iter()
             .map(|field| {
                 let mut builder = ColumnBuilder::new(field.column_type, self.rows, 0);
-                match self.index.get(&field.name).and_then(|&c| columns[c].take()) {
+                match self.index.get(&field.name).map(|&c| &self.columns[c]) {
                     Some(column) => {
                         for cell in &column.cells {
                             append_cell(&mut builder, field.column_type, cell);
@@ -225,9 +224,9 @@ pub(crate) fn read_jsonl_table(bytes: &[u8]) -> Result<Table> {
 
 /// Reads JSON Lines against the schema inferred from the same file when it was uploaded, at most
 /// `batch_rows` rows at a time, each batch handed to `each` in order: a large file is never held
-/// decoded whole (a JSON array of objects is parsed whole, then handed on in batches). The values are converted as
-/// [`crate::read_table_bytes`] converts them, so the batches together equal its table. The first
-/// error, the reader's or `each`'s, ends it.
+/// decoded whole (a JSON array of objects is parsed whole, then handed on in batches). The
+/// values are converted as [`crate::read_table_bytes`] converts them, so the batches together
+/// equal its table. The first error, the reader's or `each`'s, ends it.
 pub fn for_each_jsonl_batch<E: From<Error>>(
     bytes: &[u8],
     schema: &Schema,

@@ -28,8 +28,8 @@ pub struct TransformSpec {
     pub workers: usize,
     /// Whether the output keeps the input columns before the predictions.
     pub join_input: bool,
-    /// The dataset version's schema, as inferred at upload: CSV files are then read against
-    /// it a slice at a time instead of whole (absent in specs from older servers).
+    /// The dataset version's schema, as inferred at upload: CSV and JSON Lines files are then
+    /// read against it a slice at a time instead of whole (absent in specs from older servers).
     #[serde(default)]
     pub dataset_schema: Option<ingot_core::Schema>,
 }
@@ -98,7 +98,8 @@ pub struct Scoring {
     pub slice_rows: usize,
 }
 
-/// A dataset file, its format, and (for CSV read a slice at a time) its known schema.
+/// A dataset file, its format, and (for CSV and JSON Lines read a slice at a time) its known
+/// schema.
 pub type DatasetFile<'a> = (
     Bytes,
     ingot_data::DataFormat,
@@ -524,8 +525,9 @@ mod tests {
         assert_eq!(names, ["x", "prediction"]);
     }
 
-    /// Scores `text` as a dataset file of `format` read whole and read in slices of 300 rows
-    /// against its inferred schema; returns both outputs, checking the counts on the way.
+    /// Scores `text` as a dataset file of `format` read in slices of 300 rows against its
+    /// inferred schema and read whole; returns the two outputs in that order, checking the
+    /// counts on the way.
     fn whole_and_sliced(
         loaded: &LoadedModel,
         text: &str,

@@ -523,7 +523,7 @@ fn show(client: &Client, endpoint: &EndpointView) {
         &rows,
     );
     for live in &endpoint.variants {
-        let buckets = |key: &str| -> Vec<latency_plot::LatencyBucket> {
+        let buckets = |key: &str| -> Vec<ingot_serve::LatencyBucket> {
             serde_json::from_value(live[key].clone()).unwrap_or_default()
         };
         let lines = latency_plot::plot(

@@ -1,15 +1,7 @@
 //! The latency histograms `ingot endpoint show` draws under its table: per variant, model time
 //! and overhead side by side as text bars, one line per histogram bucket.
 
-use serde::Deserialize;
-
-/// One histogram bucket as `GET /api/v1/endpoints/{ep}` sends it: the answers above the
-/// previous bound and up to `le_us` microseconds (absent past the last bound).
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct LatencyBucket {
-    pub le_us: Option<f64>,
-    pub count: u64,
-}
+use ingot_serve::LatencyBucket;
 
 /// Cells of the longest bar.
 const BAR_CELLS: usize = 24;
