@@ -8,6 +8,8 @@ use crate::{validate_name, Error, Result};
 
 /// Default scale-in and scale-out cooldown, as SageMaker's target tracking.
 pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
+/// The largest per-replica memory limit accepted, in MiB (16 TiB).
+pub const MAX_MEMORY_LIMIT_MIB: u64 = 1 << 24;
 
 /// The whole serving configuration of one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +106,11 @@ pub struct VariantConfig {
     /// Most replicas.
     #[serde(default = "one_u32")]
     pub max_replicas: u32,
+    /// Resident memory per replica process, in MiB, past which the replica is stopped and
+    /// restarted (its in-flight requests retried once on another): a leaking model costs its
+    /// own replica, never the server. Absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_mib: Option<u64>,
 }
 
 fn one() -> f64 {
@@ -205,6 +212,7 @@ impl EndpointConfig {
                 weight: 1.0,
                 min_replicas: 1,
                 max_replicas: 1,
+                memory_limit_mib: None,
             }],
             shadow: None,
             data_capture: None,
@@ -362,6 +370,14 @@ impl VariantConfig {
         if self.max_replicas > 64 {
             return bad("max_replicas", "must be at most 64".into());
         }
+        if let Some(mib) = self.memory_limit_mib {
+            if !(1..=MAX_MEMORY_LIMIT_MIB).contains(&mib) {
+                return bad(
+                    "memory_limit_mib",
+                    format!("must be between 1 and {MAX_MEMORY_LIMIT_MIB} (MiB), got {mib}"),
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -417,6 +433,16 @@ mod tests {
         config.variants[0].max_replicas = 2;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("max_replicas"), "{err}");
+
+        for mib in [0, MAX_MEMORY_LIMIT_MIB + 1] {
+            let mut config = EndpointConfig::single("m", 1);
+            config.variants[0].memory_limit_mib = Some(mib);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("variants[0].memory_limit_mib"), "{err}");
+        }
+        let mut config = EndpointConfig::single("m", 1);
+        config.variants[0].memory_limit_mib = Some(512);
+        config.validate().unwrap();
 
         let mut config = EndpointConfig::single("m", 1);
         config.data_capture = Some(DataCaptureConfig {

@@ -59,6 +59,7 @@ impl ModelSource for ArtifactSource {
 /// Runs a replica until its parent closes stdin. The replica takes no lock on `INGOT_HOME`:
 /// it only reads the artifact store.
 pub async fn run(args: ChildArgs) -> Result<()> {
+    crate::memory::mark_as_child();
     let (spec_line, parent_gone) = watch_stdin(args.spec == "-");
     let spec_text = if args.spec == "-" {
         spec_line.await.unwrap_or_default()

@@ -118,7 +118,9 @@ impl ProcessFactory {
         let dir = self.runtime_dir.join(format!("{}-{n}", std::process::id()));
         private_dir(&dir).map_err(|e| ingot_serve::Error::Internal(e.to_string()))?;
         let name = format!("{}/{}", spec.endpoint, spec.variant);
-        ProcessPool::start(name, spec_json, self.launcher.clone(), dir, replicas).await
+        let memory_limit = spec.memory_limit_mib.map(|mib| mib * 1024 * 1024);
+        let launcher = self.launcher.clone();
+        ProcessPool::start(name, spec_json, memory_limit, launcher, dir, replicas).await
     }
 }
 
@@ -187,6 +189,7 @@ mod tests {
             multi_model: None,
             batching: None,
             explain_background: None,
+            memory_limit_mib: None,
         };
         let error = factory.start_pool(spec, 2).await.err().unwrap();
         let message = error.to_string();

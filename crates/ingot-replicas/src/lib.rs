@@ -9,6 +9,7 @@ pub mod child;
 mod conn;
 mod error;
 mod factory;
+pub mod memory;
 mod pool;
 mod process;
 mod replica;

@@ -14,6 +14,7 @@ use ingot_serve::{Error, InvokeRequest, InvokeResponse, ReplicaPool, Result};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::memory;
 use crate::process::Launcher;
 use crate::replica::{Lease, Replica, GONE, HEALTHY, SUSPECT};
 use crate::supervisor::{self, Stop};
@@ -30,6 +31,8 @@ pub(crate) struct Inner {
     /// `endpoint/variant`, for logs and errors.
     pub name: String,
     pub spec_json: String,
+    /// Resident bytes past which a replica is stopped (and restarted).
+    pub memory_limit: Option<u64>,
     pub launcher: Arc<Launcher>,
     /// The pool's private socket directory.
     pub dir: PathBuf,
@@ -244,6 +247,7 @@ impl ProcessPool {
     pub(crate) async fn start(
         name: String,
         spec_json: String,
+        memory_limit: Option<u64>,
         launcher: Arc<Launcher>,
         dir: PathBuf,
         replicas: u32,
@@ -251,6 +255,7 @@ impl ProcessPool {
         let inner = Arc::new(Inner {
             name,
             spec_json,
+            memory_limit,
             launcher,
             dir,
             live: RwLock::new(Vec::new()),
@@ -334,10 +339,11 @@ impl ReplicaPool for ProcessPool {
                         inner.touched();
                     }
                     if retried {
-                        return Err(Error::Unavailable(format!(
+                        let what = format!(
                             "replicas of {} failed twice before answering: {failure}",
                             inner.name
-                        )));
+                        );
+                        return Err(inner.unavailable(&what));
                     }
                     retried = true;
                     inner.retries.fetch_add(1, Ordering::Relaxed);
@@ -384,6 +390,11 @@ impl ReplicaPool for ProcessPool {
 
     fn restarts(&self) -> u64 {
         self.inner.restarts.load(Ordering::Relaxed)
+    }
+
+    fn resident_bytes(&self) -> Option<u64> {
+        let pids = self.pids();
+        Some(pids.into_iter().filter_map(memory::resident_bytes).sum())
     }
 
     fn evictions(&self) -> u64 {

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::child::READY_LINE;
 use crate::conn::Connections;
+use crate::memory;
 use crate::wire;
 
 /// Lines of a child's stderr kept for error messages.
@@ -111,12 +112,14 @@ async fn failed(child: &mut Child, stderr: &StderrTail, what: String) -> String 
 }
 
 impl Launcher {
-    /// Starts a child serving `spec_json` on `socket` and waits until it answers `/ping`.
+    /// Starts a child serving `spec_json` on `socket` and waits until it answers `/ping`; a
+    /// child whose resident memory passes `memory_limit` bytes while it loads is stopped.
     pub async fn start(
         &self,
         name: &str,
         socket: &Path,
         spec_json: &str,
+        memory_limit: Option<u64>,
     ) -> Result<Started, String> {
         let mut child = child_command(&self.executable, "replica")
             .arg("--socket")
@@ -152,6 +155,11 @@ impl Launcher {
                 let what = format!("replica not ready after {:?}", self.start_timeout);
                 return Err(failed(&mut child, &stderr, what).await);
             }
+            resident = memory::exceeded_if(pid, memory_limit) => {
+                let limit = memory_limit.unwrap_or_default();
+                let what = format!("replica {} while loading", memory::over_limit(resident, limit));
+                return Err(failed(&mut child, &stderr, what).await);
+            }
         };
         match ready {
             Ok(Some(line)) if line.trim() == READY_LINE => {}
@@ -183,6 +191,16 @@ impl Launcher {
             }
             Err(_) => {
                 let what = "replica's first ping timed out".to_string();
+                return Err(failed(&mut child, &stderr, what).await);
+            }
+        }
+        // Loaded faster than the watch's first look: it must fit now.
+        if let (Some(limit), Some(resident)) = (memory_limit, memory::resident_bytes(pid)) {
+            if resident > limit {
+                let what = format!(
+                    "replica {} once loaded",
+                    memory::over_limit(resident, limit)
+                );
                 return Err(failed(&mut child, &stderr, what).await);
             }
         }

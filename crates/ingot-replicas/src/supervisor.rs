@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
+use crate::memory;
 use crate::pool::Inner;
 use crate::process::Started;
 use crate::replica::{Replica, DRAINING, HEALTHY, SUSPECT};
@@ -41,6 +42,7 @@ pub fn backoff(failures: u32) -> Duration {
 
 enum Ended {
     Stopped,
+    /// The child is gone: why, as "exited with …" or what it was stopped for.
     Crashed(String),
 }
 
@@ -62,7 +64,7 @@ pub async fn keep(
     let mut failures = 0u32;
     loop {
         let started = tokio::select! {
-            started = inner.launcher.start(&name, &socket, &inner.spec_json) => started,
+            started = inner.launcher.start(&name, &socket, &inner.spec_json, inner.memory_limit) => started,
             // Dropping a half-started child kills it.
             _ = stopped(&mut stop) => break,
         };
@@ -101,7 +103,7 @@ pub async fn keep(
                 inner.remove(&replica);
                 break;
             }
-            Ended::Crashed(status) => {
+            Ended::Crashed(reason) => {
                 inner.remove(&replica);
                 inner.restarts.fetch_add(1, Ordering::Relaxed);
                 if since.elapsed() > STABLE_AFTER {
@@ -110,7 +112,6 @@ pub async fn keep(
                 failures += 1;
                 let delay = backoff(failures);
                 let tail = started.stderr.text().await;
-                let reason = format!("exited with {status}");
                 inner.set_failure(&reason);
                 tracing::warn!(
                     replica = %name, pid = started.pid, stderr = %tail,
@@ -126,7 +127,8 @@ pub async fn keep(
     let _ = std::fs::remove_file(&socket);
 }
 
-/// Watches a ready child until it exits or the slot is stopped.
+/// Watches a ready child until it exits, passes its memory limit (it is then killed) or the
+/// slot is stopped.
 async fn supervise(
     inner: &Inner,
     replica: &Arc<Replica>,
@@ -145,14 +147,22 @@ async fn supervise(
                     return Ended::Crashed(status);
                 }
             }
+            resident = memory::exceeded_if(started.pid, inner.memory_limit) => {
+                // Recorded before the kill, so the requests it fails can say why.
+                let reason = memory::over_limit(resident, inner.memory_limit.unwrap_or_default());
+                inner.set_failure(&reason);
+                let _ = started.child.start_kill();
+                let _ = started.child.wait().await;
+                return Ended::Crashed(reason);
+            }
         }
     }
 }
 
 fn describe(status: std::io::Result<std::process::ExitStatus>) -> String {
     match status {
-        Ok(status) => status.to_string(),
-        Err(e) => format!("unknown status ({e})"),
+        Ok(status) => format!("exited with {status}"),
+        Err(e) => format!("exited with unknown status ({e})"),
     }
 }
 

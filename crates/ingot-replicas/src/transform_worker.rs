@@ -20,6 +20,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::child::watch_stdin;
 use crate::factory::private_dir;
+use crate::memory;
 use crate::process::{child_command, tail_stderr};
 use crate::{Error, Result};
 
@@ -32,6 +33,8 @@ pub struct ProcessTransforms {
     artifacts: String,
     work_dir: PathBuf,
     next_job: AtomicU64,
+    /// Resident bytes past which a worker is stopped and its job failed.
+    memory_limit: Option<u64>,
 }
 
 impl ProcessTransforms {
@@ -50,7 +53,15 @@ impl ProcessTransforms {
             artifacts: artifacts.into(),
             work_dir,
             next_job: AtomicU64::new(0),
+            memory_limit: None,
         })
+    }
+
+    /// Stops a worker whose resident memory passes `mib` MiB and fails its job with a message
+    /// that says so (absent: no limit beyond the machine's).
+    pub fn with_memory_limit_mib(mut self, mib: Option<u64>) -> ProcessTransforms {
+        self.memory_limit = mib.map(|mib| mib.saturating_mul(1024 * 1024));
+        self
     }
 }
 
@@ -109,7 +120,23 @@ impl TransformRunner for ProcessTransforms {
         let _ = stdin.write_all(message.as_bytes()).await;
         let mut lines = BufReader::new(stdout).lines();
         let (mut rows, mut failure) = (None, None);
-        while let Ok(Some(line)) = lines.next_line().await {
+        let pid = child.id().unwrap_or_default();
+        let over_memory = memory::exceeded_if(pid, self.memory_limit);
+        tokio::pin!(over_memory);
+        loop {
+            let line = tokio::select! {
+                line = lines.next_line() => match line {
+                    Ok(Some(line)) => line,
+                    _ => break,
+                },
+                resident = &mut over_memory => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    let limit = self.memory_limit.unwrap_or_default();
+                    let why = memory::over_limit(resident, limit);
+                    return Err(internal(format!("the transform worker {why}")));
+                }
+            };
             if let Some(n) = line.strip_prefix("scored ") {
                 done.store(n.trim().parse().unwrap_or(0), Ordering::Relaxed);
             } else if let Some(n) = line.strip_prefix("rows ") {
@@ -162,6 +189,7 @@ pub struct WorkerArgs {
 /// parent closes stdin (the server went away); a failure is reported as `failed ...` and
 /// returned.
 pub async fn run_worker(args: WorkerArgs) -> Result<()> {
+    memory::mark_as_child();
     let (spec_line, parent_gone) = watch_stdin(true);
     let line = spec_line.await.unwrap_or_default();
     let spec: TransformSpec = serde_json::from_str(&line).map_err(|e| Error::Spec {

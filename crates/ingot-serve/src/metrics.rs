@@ -167,6 +167,8 @@ pub struct VariantGauges {
     pub evictions: u64,
     /// Replica restarts after crashes.
     pub restarts: u64,
+    /// Resident memory of the replica processes (0 for in-process replicas).
+    pub resident_bytes: u64,
 }
 
 /// (endpoint, variant) → its metrics.
@@ -282,7 +284,7 @@ impl ServingMetrics {
             .keys()
             .filter_map(|(e, v)| gauges(e, v).map(|g| (e, v, g)))
             .collect();
-        let gauge_kinds: [Gauge; 4] = [
+        let gauge_kinds: [Gauge; 5] = [
             ("ingot_replicas", "gauge", "Running replicas.", |g| {
                 g.replicas as u64
             }),
@@ -303,6 +305,12 @@ impl ServingMetrics {
                 "counter",
                 "Replicas restarted after a crash.",
                 |g| g.restarts,
+            ),
+            (
+                "ingot_replica_resident_bytes",
+                "gauge",
+                "Resident memory of the replica processes (0 for in-process replicas).",
+                |g| g.resident_bytes,
             ),
         ];
         for (name, kind, help, read) in gauge_kinds {
@@ -337,9 +345,13 @@ mod tests {
                 loaded_models: 1,
                 evictions: 0,
                 restarts: 0,
+                resident_bytes: 50 << 20,
             })
         });
         assert!(text.contains("ingot_invocations_total{endpoint=\"ep\",variant=\"a\"} 3"));
+        assert!(text.contains(
+            "# TYPE ingot_replica_resident_bytes gauge\ningot_replica_resident_bytes{endpoint=\"ep\",variant=\"a\"} 52428800"
+        ));
         assert!(text.contains("ingot_invocation_4xx_errors_total{endpoint=\"ep\",variant=\"a\"} 1"));
         assert!(text.contains("ingot_invocation_5xx_errors_total{endpoint=\"ep\",variant=\"a\"} 1"));
         assert!(text.contains(

@@ -46,6 +46,10 @@ pub struct ReplicaSpec {
     /// KernelSHAP background for `?explain=true` on models without exact attributions.
     #[serde(default)]
     pub explain_background: Option<ExplainBackground>,
+    /// Resident memory past which a replica process is stopped and restarted, in MiB (the
+    /// variant's `memory_limit_mib`; not enforced on in-process replicas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_mib: Option<u64>,
 }
 
 /// A stored dataset version whose sampled rows are KernelSHAP's background, resolved down to
@@ -144,6 +148,11 @@ pub trait ReplicaPool: Send + Sync {
     /// Models evicted by the multi-model LRU, summed over replicas.
     fn evictions(&self) -> u64 {
         0
+    }
+    /// Resident memory of the replica processes, summed; `None` when replicas are not
+    /// processes of their own (in-process pools).
+    fn resident_bytes(&self) -> Option<u64> {
+        None
     }
     /// Stops every replica.
     async fn shutdown(&self);

@@ -73,6 +73,7 @@ async fn a_thousand_models_behind_one_replica_with_room_for_a_hundred() {
         }),
         batching: None,
         explain_background: None,
+        memory_limit_mib: None,
     };
     let source: Arc<dyn ModelSource> = Arc::new(Files(files.clone()));
     let core = ReplicaCore::start(spec, source).await.unwrap();
@@ -179,6 +180,7 @@ async fn one_model_replica(
         multi_model: None,
         batching,
         explain_background: None,
+        memory_limit_mib: None,
     };
     let source: Arc<dyn ModelSource> = Arc::new(Files(HashMap::from([(hash, bytes)])));
     ReplicaCore::start(spec, source).await.unwrap()

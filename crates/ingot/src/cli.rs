@@ -119,6 +119,10 @@ pub struct ServerArgs {
     /// down) or inside the server process
     #[arg(long, value_enum, default_value_t = ReplicaMode::Process)]
     pub replica_mode: ReplicaMode,
+    /// Stop a batch transform worker whose resident memory passes this many MiB, failing its
+    /// job with a message that says so (endpoint replicas take theirs per variant)
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub transform_memory_limit_mib: Option<u64>,
 }
 
 /// Where endpoint replicas run.

@@ -113,6 +113,7 @@ fn spec(steps: Vec<ResolvedModel>, multi_model: Option<MultiModelConfig>) -> Rep
         multi_model,
         batching: None,
         explain_background: None,
+        memory_limit_mib: None,
     }
 }
 
@@ -379,6 +380,62 @@ async fn a_killed_replica_is_restarted_and_its_requests_retried_once() {
         pool.restarts() == 2 && pool.healthy() == 1
     })
     .await;
+    pool.shutdown().await;
+}
+
+/// `rows` rows of the model's inputs as headerless CSV.
+fn many_rows(rows: usize) -> String {
+    let mut csv = String::with_capacity(rows * 16);
+    for i in 0..rows {
+        let color = ["red", "green", "blue"][i % 3];
+        csv.push_str(&format!("{}.5,{}.25,{color}\n", i % 10, i % 7));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_past_its_memory_limit_is_stopped_and_restarted() {
+    const MIB: u64 = 1024 * 1024;
+    let home = Home::new();
+    let model = home.model("churn", "linear-learner", &[]).await;
+    let factory = home.factory();
+
+    // No process fits in 1 MiB: the first start fails and says why.
+    let mut tiny = spec(vec![model.clone()], None);
+    tiny.memory_limit_mib = Some(1);
+    let error = factory.start_pool(tiny, 1).await.err().unwrap();
+    let message = error.to_string();
+    assert_eq!(error.status(), 503, "{message}");
+    assert!(
+        message.contains("exceeded its memory limit of 1 MiB (resident "),
+        "{message}"
+    );
+
+    // Room for a replica at rest and small requests, not for a 2M-row request.
+    let unlimited = factory
+        .start_pool(spec(vec![model.clone()], None), 1)
+        .await
+        .unwrap();
+    let idle = ingot_replicas::memory::resident_bytes(unlimited.pids()[0]).unwrap();
+    unlimited.shutdown().await;
+    let mut limited = spec(vec![model], None);
+    limited.memory_limit_mib = Some(idle / MIB + 48);
+    let pool = factory.start_pool(limited, 1).await.unwrap();
+    let small = || request(CSV_ROWS, Some("text/csv"), None);
+    let expected = pool.invoke(small()).await.unwrap().body;
+
+    let huge = request(&many_rows(2_000_000), Some("text/csv"), None);
+    let error = pool.invoke(huge).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("exceeded its memory limit of"),
+        "{message}"
+    );
+    eventually("the restart", Duration::from_secs(30), || {
+        pool.restarts() >= 1 && pool.healthy() == 1
+    })
+    .await;
+    assert_eq!(pool.invoke(small()).await.unwrap().body, expected);
     pool.shutdown().await;
 }
 

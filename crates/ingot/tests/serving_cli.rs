@@ -85,11 +85,24 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
         "100",
         "--max-replicas",
         "2",
+        "--memory-limit-mib",
+        "2048",
         "--wait",
     ]);
     assert_eq!(endpoint["status"], "InService", "{endpoint}");
     assert_eq!(endpoint["config"]["data_capture"]["sample_percent"], 100.0);
     assert_eq!(endpoint["config"]["variants"][0]["max_replicas"], 2);
+    assert_eq!(endpoint["config"]["variants"][0]["memory_limit_mib"], 2048);
+    // The replica's resident memory is shown beside its limit.
+    let live = server.json(&["endpoint", "show", "churn"]);
+    let resident = live["variants"][0]["resident_bytes"].as_u64().unwrap();
+    assert!((1 << 20..2048 << 20).contains(&resident), "{live}");
+    let shown = server.ok(&["endpoint", "show", "churn"]);
+    let row = shown.lines().find(|l| l.starts_with("primary")).unwrap();
+    assert!(
+        row.contains(" MiB (limit 2048 MiB each)") && shown.contains("MEMORY"),
+        "{shown}"
+    );
 
     // Canary: 0 % then 100 % to version 2, plus a shadow; every answer comes from a
     // production variant.

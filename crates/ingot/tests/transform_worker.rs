@@ -1,8 +1,8 @@
 //! Batch transforms in worker processes (`ingot_replicas::ProcessTransforms` with the real
 //! `ingot transform-worker` child): the output equals scoring in this process for multi-slice
 //! CSV and Parquet datasets, progress crosses the process boundary, a scoring error comes
-//! back with its message, a dropped job ends its worker, and a killed worker fails its job
-//! with a reason instead of taking the caller down.
+//! back with its message, a dropped job ends its worker, and a killed worker (or one past its
+//! memory limit) fails its job with a reason instead of taking the caller down.
 
 mod support;
 
@@ -253,4 +253,23 @@ async fn a_dropped_or_killed_worker_ends_its_job() {
     assert!(error.to_string().contains("killed (SIGKILL"), "{error}");
     assert!(worker_pid().is_none(), "the killed worker {pid} was reaped");
     assert_eq!(home.leftovers(), 0);
+
+    // A worker past its memory limit is stopped, and the job says so. Scoring these 2M rows
+    // holds the file, a slice and the growing output: 66–96 MiB at its peak.
+    let limited = home.runner().with_memory_limit_mib(Some(32));
+    let error = limited
+        .run(spec.clone(), &AtomicU64::new(0))
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("the transform worker exceeded its memory limit of 32 MiB (resident "),
+        "{message}"
+    );
+    assert!(worker_pid().is_none(), "the stopped worker was reaped");
+    assert_eq!(home.leftovers(), 0);
+    // The same job with room enough completes.
+    let roomy = home.runner().with_memory_limit_mib(Some(64 * 1024));
+    let (_, rows) = roomy.run(spec, &AtomicU64::new(0)).await.unwrap();
+    assert_eq!(rows, 2_000_000);
 }

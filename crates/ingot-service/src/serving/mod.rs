@@ -90,6 +90,10 @@ pub struct VariantStats {
     pub errors_5xx: u64,
     pub restarts: u64,
     pub evictions: u64,
+    /// Resident memory of the variant's replica processes, summed (absent for in-process
+    /// replicas), and the limit each may use (absent: none).
+    pub resident_bytes: Option<u64>,
+    pub memory_limit_mib: Option<u64>,
     pub model_latency_mean_us: f64,
     pub overhead_latency_mean_us: f64,
     /// Estimated from the latency histograms (linear within a bucket), like Prometheus'
@@ -279,6 +283,7 @@ impl Platform {
                 }
                 None => None,
             },
+            memory_limit_mib: variant.memory_limit_mib,
         };
         let metrics = self.serving.metrics.variant(endpoint, &variant.name);
         // An unchanged variant keeps its pool (and its warm replicas).
@@ -424,6 +429,8 @@ impl Platform {
                     errors_5xx: load(&m.errors_5xx),
                     restarts: v.pool.restarts(),
                     evictions: v.pool.evictions(),
+                    resident_bytes: v.pool.resident_bytes(),
+                    memory_limit_mib: v.config.memory_limit_mib,
                     model_latency_mean_us: m.model_latency.mean_micros(),
                     overhead_latency_mean_us: m.overhead_latency.mean_micros(),
                     model_latency_p50_us: m.model_latency.quantile_micros(0.5),
@@ -447,6 +454,7 @@ impl Platform {
                 loaded_models: v.pool.loaded_models(),
                 evictions: v.pool.evictions(),
                 restarts: v.pool.restarts(),
+                resident_bytes: v.pool.resident_bytes().unwrap_or(0),
             })
         });
         serving + &self.monitoring.render()

@@ -43,6 +43,9 @@ pub struct DeployArgs {
     /// Most replicas
     #[arg(long)]
     pub max_replicas: Option<u32>,
+    /// Stop and restart a replica whose resident memory passes this many MiB
+    #[arg(long, value_name = "MIB")]
+    pub memory_limit_mib: Option<u64>,
     /// Autoscale to this many invocations per replica per minute
     #[arg(long)]
     pub target_invocations: Option<f64>,
@@ -94,7 +97,7 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
     /// Production variants: NAME=MODEL[:V][+MODEL[:V]...][,weight=W][,min=N][,max=N]
-    /// (repeatable; replaces all variants)
+    /// [,mem=MIB] (repeatable; replaces all variants; mem is a memory limit per replica)
     #[arg(long = "variant")]
     pub variants: Vec<String>,
     /// Shadow variant, same syntax; `none` removes it
@@ -161,7 +164,7 @@ async fn pin(client: &Client, steps: &mut [ModelStep]) -> Result<()> {
     Ok(())
 }
 
-/// `NAME=MODEL[:V][+MODEL[:V]...][,weight=W][,min=N][,max=N]`.
+/// `NAME=MODEL[:V][+MODEL[:V]...][,weight=W][,min=N][,max=N][,mem=MIB]`.
 fn parse_variant(spec: &str) -> Result<VariantConfig> {
     let (name, rest) = spec.split_once('=').ok_or_else(|| {
         anyhow!("variant {spec:?} must look like NAME=MODEL[:VERSION][,weight=W]")
@@ -175,6 +178,7 @@ fn parse_variant(spec: &str) -> Result<VariantConfig> {
         weight: 1.0,
         min_replicas: 1,
         max_replicas: 1,
+        memory_limit_mib: None,
     };
     for option in parts {
         let (key, value) = option
@@ -185,7 +189,8 @@ fn parse_variant(spec: &str) -> Result<VariantConfig> {
             "weight" => variant.weight = value.parse().map_err(|_| bad())?,
             "min" => variant.min_replicas = value.parse().map_err(|_| bad())?,
             "max" => variant.max_replicas = value.parse().map_err(|_| bad())?,
-            other => bail!("unknown variant option {other:?}; use weight, min or max"),
+            "mem" => variant.memory_limit_mib = Some(value.parse().map_err(|_| bad())?),
+            other => bail!("unknown variant option {other:?}; use weight, min, max or mem"),
         }
     }
     Ok(variant)
@@ -261,6 +266,9 @@ fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Result<E
         }
         if let Some(max) = args.max_replicas {
             variant.max_replicas = max;
+        }
+        if let Some(mib) = args.memory_limit_mib {
+            variant.memory_limit_mib = Some(mib);
         }
     }
     if let Some(percent) = args.capture_percent {
@@ -423,6 +431,17 @@ async fn updated_config(
     Ok(config)
 }
 
+/// A variant's replica memory: resident MiB over its replicas, and the limit each has.
+fn memory(resident_bytes: Option<u64>, limit_mib: Option<u64>) -> String {
+    let resident = resident_bytes.map_or("-".to_string(), |b| {
+        format!("{} MiB", b.div_ceil(1024 * 1024))
+    });
+    match limit_mib {
+        Some(limit) => format!("{resident} (limit {limit} MiB each)"),
+        None => resident,
+    }
+}
+
 fn show(client: &Client, endpoint: &EndpointView) {
     println!("endpoint {}", endpoint.name);
     println!("status {}", endpoint.status);
@@ -504,6 +523,10 @@ fn show(client: &Client, endpoint: &EndpointView) {
             percentiles("overhead"),
             number("loaded_models"),
             number("restarts"),
+            memory(
+                live.and_then(|l| l["resident_bytes"].as_u64()),
+                v["memory_limit_mib"].as_u64(),
+            ),
         ]);
     }
     print_table(
@@ -519,6 +542,7 @@ fn show(client: &Client, endpoint: &EndpointView) {
             "OVERHEAD P50 / P99",
             "LOADED",
             "RESTARTS",
+            "MEMORY",
         ],
         &rows,
     );
@@ -626,4 +650,29 @@ fn urlencode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_shows_resident_mib_and_the_limit_per_replica() {
+        assert_eq!(memory(Some(70 * 1024 * 1024 + 1), None), "71 MiB");
+        assert_eq!(
+            memory(Some(3 << 20), Some(512)),
+            "3 MiB (limit 512 MiB each)"
+        );
+        assert_eq!(memory(None, Some(64)), "- (limit 64 MiB each)");
+        assert_eq!(memory(None, None), "-");
+    }
+
+    #[test]
+    fn variant_options_take_a_memory_limit() {
+        let variant = parse_variant("canary=churn:2,weight=0.1,max=3,mem=256").unwrap();
+        assert_eq!(variant.memory_limit_mib, Some(256));
+        assert_eq!(variant.max_replicas, 3);
+        let error = parse_variant("canary=churn:2,mem=lots").unwrap_err();
+        assert!(error.to_string().contains("mem=\"lots\""), "{error}");
+    }
 }

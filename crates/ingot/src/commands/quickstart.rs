@@ -23,6 +23,7 @@ pub async fn run(context: &CliContext, args: &QuickstartArgs) -> Result<()> {
         artifacts: None,
         job_workers: 1,
         replica_mode: crate::cli::ReplicaMode::Process,
+        transform_memory_limit_mib: None,
     };
     let server = super::server::start(&context.home, &server_args, false).await?;
     let client = Client::new(&server.url, server.token.clone())?;

@@ -64,7 +64,8 @@ pub async fn start(
             home.join("run/transforms"),
             artifacts.clone(),
         )
-        .context("cannot prepare the transform worker directory")?;
+        .context("cannot prepare the transform worker directory")?
+        .with_memory_limit_mib(args.transform_memory_limit_mib);
         platform_config.transform_runner = Some(std::sync::Arc::new(transforms));
         // Socket paths are short by law (107 bytes): fall back to the temp directory when
         // the home is deep.
