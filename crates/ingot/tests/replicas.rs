@@ -417,6 +417,9 @@ async fn a_replica_past_its_memory_limit_is_stopped_and_restarted() {
         .await
         .unwrap();
     let idle = ingot_replicas::memory::resident_bytes(unlimited.pids()[0]).unwrap();
+    // Under memory pressure the kernel picks a replica before the server.
+    let adj = std::fs::read_to_string(format!("/proc/{}/oom_score_adj", unlimited.pids()[0]));
+    assert_eq!(adj.unwrap().trim(), "500");
     unlimited.shutdown().await;
     let mut limited = spec(vec![model], None);
     limited.memory_limit_mib = Some(idle / MIB + 48);
