@@ -10,6 +10,14 @@ use crate::{validate_name, Error, Result};
 pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
 /// The largest per-replica memory limit accepted, in MiB (16 TiB).
 pub const MAX_MEMORY_LIMIT_MIB: u64 = 1 << 24;
+/// How long a real-time invocation may wait for its answer by default, as SageMaker's hosting
+/// contract gives a container 60 s.
+pub const DEFAULT_INVOCATION_TIMEOUT_SECS: u64 = 60;
+/// The same for asynchronous endpoints, whose requests are long by design (an hour, as
+/// SageMaker's asynchronous inference allows).
+pub const DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECS: u64 = 3600;
+/// The longest invocation timeout accepted.
+pub const MAX_INVOCATION_TIMEOUT_SECS: u64 = 3600;
 
 /// The whole serving configuration of one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +47,10 @@ pub struct EndpointConfig {
     /// attributions; tree models need none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<ExplainConfig>,
+    /// Longest wait for a replica's answer, in seconds; the request then fails with 504
+    /// and the replica is health-checked. Absent: 60 s, or 3600 s for async endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation_timeout_secs: Option<u64>,
 }
 
 /// Where `?explain=true` takes KernelSHAP's background from: rows sampled from a stored
@@ -221,7 +233,17 @@ impl EndpointConfig {
             autoscaling: None,
             mode: EndpointMode::RealTime,
             explain: None,
+            invocation_timeout_secs: None,
         }
+    }
+
+    /// How long an invocation waits for its answer (see `invocation_timeout_secs`).
+    pub fn invocation_timeout(&self) -> std::time::Duration {
+        let default = match self.mode {
+            EndpointMode::RealTime => DEFAULT_INVOCATION_TIMEOUT_SECS,
+            EndpointMode::Async => DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECS,
+        };
+        std::time::Duration::from_secs(self.invocation_timeout_secs.unwrap_or(default))
     }
 
     /// Checks the configuration; the error names the offending field.
@@ -281,6 +303,14 @@ impl EndpointConfig {
                 return bad(
                     "multi_model.memory_budget_bytes".into(),
                     "must be above 0".into(),
+                );
+            }
+        }
+        if let Some(secs) = self.invocation_timeout_secs {
+            if !(1..=MAX_INVOCATION_TIMEOUT_SECS).contains(&secs) {
+                return bad(
+                    "invocation_timeout_secs".into(),
+                    format!("must be between 1 and {MAX_INVOCATION_TIMEOUT_SECS}, got {secs}"),
                 );
             }
         }
@@ -414,6 +444,12 @@ mod tests {
         assert_eq!(config.variants[0].weight, 1.0);
         assert_eq!(config.variants[0].max_replicas, 1);
         assert_eq!(config.mode, EndpointMode::RealTime);
+        assert_eq!(config.invocation_timeout().as_secs(), 60);
+        let mut config = config;
+        config.mode = EndpointMode::Async;
+        assert_eq!(config.invocation_timeout().as_secs(), 3600);
+        config.invocation_timeout_secs = Some(5);
+        assert_eq!(config.invocation_timeout().as_secs(), 5);
     }
 
     #[test]
@@ -443,6 +479,13 @@ mod tests {
         let mut config = EndpointConfig::single("m", 1);
         config.variants[0].memory_limit_mib = Some(512);
         config.validate().unwrap();
+
+        for secs in [0, MAX_INVOCATION_TIMEOUT_SECS + 1] {
+            let mut config = EndpointConfig::single("m", 1);
+            config.invocation_timeout_secs = Some(secs);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("invocation_timeout_secs"), "{err}");
+        }
 
         let mut config = EndpointConfig::single("m", 1);
         config.data_capture = Some(DataCaptureConfig {

@@ -305,26 +305,46 @@ impl ProcessPool {
     }
 }
 
-struct InFlight<'a>(&'a AtomicU32);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-#[async_trait]
-impl ReplicaPool for ProcessPool {
-    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResponse> {
+impl ProcessPool {
+    /// Answers `request`, retried once if its replica fails before answering; with a
+    /// `timeout`, given up when no answer comes by then (the replica that kept it is then
+    /// health-checked, and killed and restarted if it no longer answers pings).
+    async fn invoke_by(
+        &self,
+        request: InvokeRequest,
+        timeout: Option<Duration>,
+    ) -> Result<InvokeResponse> {
         let inner = &self.inner;
         inner.in_flight.fetch_add(1, Ordering::Relaxed);
         let _in_flight = InFlight(&inner.in_flight);
         let http = wire::encode_request(&request)?;
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let timed_out = || Error::timed_out(&inner.name, timeout.unwrap_or_default());
         let mut retried = false;
         loop {
-            let lease = inner.lease().await?;
+            let lease = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, inner.lease())
+                    .await
+                    .map_err(|_| timed_out())??,
+                None => inner.lease().await?,
+            };
             let replica = &lease.0;
-            match replica.conns.send(&http).await {
+            let sent = match deadline {
+                Some(deadline) => {
+                    match tokio::time::timeout_at(deadline, replica.conns.send(&http)).await {
+                        Ok(sent) => sent,
+                        Err(_) => {
+                            if replica.transition(HEALTHY, SUSPECT) {
+                                replica.probe.notify_one();
+                                inner.touched();
+                            }
+                            return Err(timed_out());
+                        }
+                    }
+                }
+                None => replica.conns.send(&http).await,
+            };
+            match sent {
                 Ok(answer) => {
                     let (result, stats) =
                         wire::decode_response(answer.status, &answer.headers, answer.body);
@@ -354,6 +374,29 @@ impl ReplicaPool for ProcessPool {
                 }
             }
         }
+    }
+}
+
+struct InFlight<'a>(&'a AtomicU32);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl ReplicaPool for ProcessPool {
+    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResponse> {
+        self.invoke_by(request, None).await
+    }
+
+    async fn invoke_within(
+        &self,
+        request: InvokeRequest,
+        timeout: Duration,
+    ) -> Result<InvokeResponse> {
+        self.invoke_by(request, Some(timeout)).await
     }
 
     async fn ready(&self) -> Result<()> {

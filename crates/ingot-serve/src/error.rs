@@ -40,6 +40,9 @@ pub enum Error {
     /// Something broke inside a replica that is not the request's fault.
     #[error("{0}")]
     Internal(String),
+    /// No answer came within the endpoint's invocation timeout.
+    #[error("{0}")]
+    Timeout(String),
 }
 
 impl Error {
@@ -54,6 +57,7 @@ impl Error {
             Error::Unavailable(_) => 503,
             Error::Remote { status, .. } => *status,
             Error::Internal(_) => 500,
+            Error::Timeout(_) => 504,
         }
     }
 
@@ -68,7 +72,16 @@ impl Error {
             Error::Unavailable(_) => "unavailable",
             Error::Remote { code, .. } => code,
             Error::Internal(_) => "internal",
+            Error::Timeout(_) => "timeout",
         }
+    }
+
+    /// A request `what` (e.g. `endpoint/variant`) that got no answer within `timeout`.
+    pub fn timed_out(what: &str, timeout: std::time::Duration) -> Error {
+        Error::Timeout(format!(
+            "{what} did not answer within {} s (the endpoint's invocation_timeout_secs)",
+            timeout.as_secs_f64()
+        ))
     }
 }
 

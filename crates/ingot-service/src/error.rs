@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The body is larger than allowed.
     PayloadTooLarge,
+    /// A model took longer than the endpoint allows.
+    Timeout,
     /// Our fault; details are logged, not returned.
     Internal,
 }
@@ -111,6 +113,7 @@ impl From<ingot_serve::Error> for Error {
             409 => ErrorKind::Conflict,
             503 => ErrorKind::Unavailable,
             413 => ErrorKind::PayloadTooLarge,
+            504 => ErrorKind::Timeout,
             status if (400..500).contains(&status) => ErrorKind::BadInput,
             _ => ErrorKind::Internal,
         };

@@ -200,12 +200,7 @@ async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
 }
 
 fn kill9(pid: u32) {
-    assert!(pid > 1, "refusing to kill pid {pid}");
-    let status = Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -9 {pid}");
+    signal(pid, "9");
 }
 
 fn alive(pid: u32) -> bool {
@@ -439,6 +434,53 @@ async fn a_replica_past_its_memory_limit_is_stopped_and_restarted() {
     })
     .await;
     assert_eq!(pool.invoke(small()).await.unwrap().body, expected);
+    pool.shutdown().await;
+}
+
+fn signal(pid: u32, name: &str) {
+    assert!(pid > 1, "refusing to signal pid {pid}");
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_stops_answering_times_out_and_is_replaced() {
+    let home = Home::new();
+    let model = home.model("churn", "linear-learner", &[]).await;
+    let pool = home
+        .factory()
+        .start_pool(spec(vec![model], None), 1)
+        .await
+        .unwrap();
+    let small = || request(CSV_ROWS, Some("text/csv"), None);
+    let expected = pool.invoke(small()).await.unwrap().body;
+    let frozen = pool.pids()[0];
+    // A hung model, as far as the front can tell.
+    signal(frozen, "STOP");
+    let started = std::time::Instant::now();
+    let error = pool
+        .invoke_within(small(), Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(error.status(), 504, "{error}");
+    assert_eq!(
+        error.to_string(),
+        "scores/main did not answer within 1 s (the endpoint's invocation_timeout_secs)"
+    );
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    // Its health check gets no answer either: it is killed and replaced.
+    eventually("the replacement", Duration::from_secs(30), || {
+        pool.restarts() == 1 && pool.healthy() == 1
+    })
+    .await;
+    assert!(!pool.pids().contains(&frozen));
+    assert!(!alive(frozen));
+    let answer = pool.invoke_within(small(), Duration::from_secs(30)).await;
+    assert_eq!(answer.unwrap().body, expected);
     pool.shutdown().await;
 }
 

@@ -1,7 +1,7 @@
 //! The serving commands through the real CLI and server: `ingot deploy` with capture and
 //! replica flags, `ingot endpoint update` moving weights and adding a shadow, `ingot endpoint
-//! show` with live numbers, invoke keys, multi-model deploys and `ingot transform` (submit,
-//! list, show, stop).
+//! show` with live numbers, invoke keys, multi-model deploys, `ingot transform` (submit,
+//! list, show, stop), and the invocation timeout of a replica that stops answering.
 
 mod support;
 
@@ -312,4 +312,65 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
             "probability_1"
         ]
     );
+}
+
+#[test]
+fn a_replica_that_stops_answering_gets_a_504_and_is_replaced() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(home.path());
+    server.train_shapes("shapes");
+    let admin = server.admin_token();
+    let endpoint = server.json(&[
+        "deploy",
+        "shapes",
+        "--endpoint",
+        "slow",
+        "--invocation-timeout-secs",
+        "1",
+        "--wait",
+    ]);
+    assert_eq!(
+        endpoint["config"]["invocation_timeout_secs"], 1,
+        "{endpoint}"
+    );
+    let shown = server.ok(&["endpoint", "show", "slow"]);
+    assert!(shown.contains("invocation timeout 1 s"), "{shown}");
+    let (status, _, expected) = invoke(&server, "slow", &admin, "1.5,red\n");
+    assert_eq!(status, 200, "{expected}");
+
+    let replicas = server.replica_pids();
+    assert_eq!(replicas.len(), 1, "{replicas:?}");
+    let stop = std::process::Command::new("kill")
+        .args(["-STOP", &replicas[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(stop.success());
+    let (status, _, body) = invoke(&server, "slow", &admin, "1.5,red\n");
+    assert_eq!(status, 504, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "timeout", "{body}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("slow/primary did not answer within 1 s"),
+        "{body}"
+    );
+
+    // The frozen replica fails its health checks and is replaced; answers come back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (status, _, body) = invoke(&server, "slow", &admin, "1.5,red\n");
+        if status == 200 {
+            assert_eq!(body, expected);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status} {body}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let live = server.json(&["endpoint", "show", "slow"]);
+    let variant = &live["variants"][0];
+    assert_eq!(variant["restarts"], 1, "{live}");
+    assert!(variant["errors_5xx"].as_u64().unwrap() >= 1, "{live}");
+    assert!(!server.replica_pids().contains(&replicas[0]));
 }

@@ -129,11 +129,12 @@ impl Platform {
                     explain: false,
                     ..request.clone()
                 };
-                mirror(shadow.clone(), copy);
+                mirror(shadow.clone(), copy, live.config.invocation_timeout());
             }
         }
         let event_id = request.request_id.clone();
-        let outcome = variant.pool.invoke(request).await;
+        let timeout = live.config.invocation_timeout();
+        let outcome = variant.pool.invoke_within(request, timeout).await;
         let total = started.elapsed().as_micros() as u64;
         let response = match outcome {
             Ok(response) => response,
@@ -212,11 +213,11 @@ impl Platform {
 }
 
 /// Sends a copy to the shadow; its answer is recorded and dropped, never returned.
-fn mirror(shadow: Arc<LiveVariant>, request: InvokeRequest) {
+fn mirror(shadow: Arc<LiveVariant>, request: InvokeRequest, timeout: Duration) {
     tokio::spawn(async move {
         let started = Instant::now();
         shadow.touch();
-        match shadow.pool.invoke(request).await {
+        match shadow.pool.invoke_within(request, timeout).await {
             Ok(response) => shadow
                 .metrics
                 .record_ok(started.elapsed().as_micros() as u64, response.model_micros),
@@ -234,6 +235,7 @@ fn status_of(kind: ErrorKind) -> u16 {
         ErrorKind::NotFound => 404,
         ErrorKind::Internal => 500,
         ErrorKind::Unavailable => 503,
+        ErrorKind::Timeout => 504,
         _ => 400,
     }
 }

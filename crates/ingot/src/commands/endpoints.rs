@@ -46,6 +46,10 @@ pub struct DeployArgs {
     /// Stop and restart a replica whose resident memory passes this many MiB
     #[arg(long, value_name = "MIB")]
     pub memory_limit_mib: Option<u64>,
+    /// Fail an invocation with 504 when its answer takes longer than this (default 60 s,
+    /// 3600 s for --async)
+    #[arg(long, value_name = "SECS")]
+    pub invocation_timeout_secs: Option<u64>,
     /// Autoscale to this many invocations per replica per minute
     #[arg(long)]
     pub target_invocations: Option<f64>,
@@ -293,6 +297,9 @@ fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Result<E
     if args.asynchronous {
         config.mode = EndpointMode::Async;
     }
+    if let Some(secs) = args.invocation_timeout_secs {
+        config.invocation_timeout_secs = Some(secs);
+    }
     if let Some(background) = &args.explain_background {
         let (dataset, version) = match background.split_once(':') {
             None => (background.clone(), None),
@@ -451,6 +458,10 @@ fn show(client: &Client, endpoint: &EndpointView) {
     println!("url {}{}", client.base(), endpoint.invocations_path);
     let config = &endpoint.config;
     println!("mode {}", config["mode"].as_str().unwrap_or("real_time"));
+    match config["invocation_timeout_secs"].as_u64() {
+        Some(secs) => println!("invocation timeout {secs} s"),
+        None => println!("invocation timeout default (60 s real-time, 3600 s async)"),
+    }
     if let Some(capture) = config.get("data_capture") {
         let percent = capture["sample_percent"].as_f64().unwrap_or_default();
         println!("data capture {percent}%");

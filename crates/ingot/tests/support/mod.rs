@@ -135,6 +135,32 @@ impl Server {
         ]);
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The ids of the server's `ingot replica` children.
+    pub fn replica_pids(&self) -> Vec<u32> {
+        let parent = self.pid().to_string();
+        let mut pids = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // `pid (comm) state ppid ...`: the fields after the last ')'.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let ppid = after.split_whitespace().nth(1);
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let is_replica = cmdline.split(|b| *b == 0).nth(1) == Some(b"replica".as_slice());
+            if ppid == Some(parent.as_str()) && is_replica {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
     /// The admin token the server wrote into its home.
     pub fn admin_token(&self) -> String {
         std::fs::read_to_string(self.home.join("admin-token"))
