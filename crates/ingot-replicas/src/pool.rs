@@ -435,6 +435,14 @@ impl ReplicaPool for ProcessPool {
         self.inner.restarts.load(Ordering::Relaxed)
     }
 
+    fn last_failure(&self) -> Option<String> {
+        self.inner
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn resident_bytes(&self) -> Option<u64> {
         let pids = self.pids();
         Some(pids.into_iter().filter_map(memory::resident_bytes).sum())

@@ -191,7 +191,10 @@ async fn probe(inner: &Inner, replica: &Replica, started: &mut Started) -> Optio
     }
     tracing::warn!(pool = %inner.name, pid = replica.pid, "replica stopped answering; killing it");
     let _ = started.child.start_kill();
-    Some(describe(started.child.wait().await))
+    let _ = started.child.wait().await;
+    Some(format!(
+        "stopped answering its health checks (pinged {PROBES} times) and was killed"
+    ))
 }
 
 /// Ends a child: drained first unless told to kill, then asked to exit by closing its stdin,

@@ -167,6 +167,10 @@ pub trait ReplicaPool: Send + Sync {
     fn resident_bytes(&self) -> Option<u64> {
         None
     }
+    /// Why a replica last crashed, was stopped or failed to start, if one has.
+    fn last_failure(&self) -> Option<String> {
+        None
+    }
     /// Stops every replica.
     async fn shutdown(&self);
 }

@@ -371,6 +371,13 @@ fn a_replica_that_stops_answering_gets_a_504_and_is_replaced() {
     let live = server.json(&["endpoint", "show", "slow"]);
     let variant = &live["variants"][0];
     assert_eq!(variant["restarts"], 1, "{live}");
+    let why = "stopped answering its health checks (pinged 3 times) and was killed";
+    assert_eq!(variant["last_failure"], why, "{live}");
+    let shown = server.ok(&["endpoint", "show", "slow"]);
+    assert!(
+        shown.contains(&format!("primary: last replica failure: {why}")),
+        "{shown}"
+    );
     assert!(variant["errors_5xx"].as_u64().unwrap() >= 1, "{live}");
     assert!(!server.replica_pids().contains(&replicas[0]));
 }

@@ -94,6 +94,8 @@ pub struct VariantStats {
     /// replicas), and the limit each may use (absent: none).
     pub resident_bytes: Option<u64>,
     pub memory_limit_mib: Option<u64>,
+    /// Why a replica of the variant last crashed, was stopped or failed to start.
+    pub last_failure: Option<String>,
     pub model_latency_mean_us: f64,
     pub overhead_latency_mean_us: f64,
     /// Estimated from the latency histograms (linear within a bucket), like Prometheus'
@@ -431,6 +433,7 @@ impl Platform {
                     evictions: v.pool.evictions(),
                     resident_bytes: v.pool.resident_bytes(),
                     memory_limit_mib: v.config.memory_limit_mib,
+                    last_failure: v.pool.last_failure(),
                     model_latency_mean_us: m.model_latency.mean_micros(),
                     overhead_latency_mean_us: m.overhead_latency.mean_micros(),
                     model_latency_p50_us: m.model_latency.quantile_micros(0.5),

@@ -558,6 +558,12 @@ fn show(client: &Client, endpoint: &EndpointView) {
         &rows,
     );
     for live in &endpoint.variants {
+        if let Some(reason) = live["last_failure"].as_str() {
+            let name = live["variant"].as_str().unwrap_or("");
+            println!("{name}: last replica failure: {reason}");
+        }
+    }
+    for live in &endpoint.variants {
         let buckets = |key: &str| -> Vec<ingot_serve::LatencyBucket> {
             serde_json::from_value(live[key].clone()).unwrap_or_default()
         };
