@@ -244,6 +244,8 @@ pub struct TransformJob {
     pub rows: Option<i64>,
     pub created_at: TimestampMillis,
     pub updated_at: TimestampMillis,
+    /// The job's own memory limit for its worker process, in MiB (absent: the server's).
+    pub memory_limit_mib: Option<i64>,
 }
 
 /// An API token; only its sha256 hash is ever stored.

@@ -185,6 +185,7 @@ impl From<ingot_core::records::TransformJob> for TransformJobView {
             rows: j.rows,
             created_at: j.created_at,
             updated_at: j.updated_at,
+            memory_limit_mib: j.memory_limit_mib,
             progress: None,
         }
     }

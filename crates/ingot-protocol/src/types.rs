@@ -289,6 +289,10 @@ pub struct CreateTransformJob {
     /// Worker threads the rows are split across (default: all cores).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// Stop the job's worker process (failing the job) once its resident memory passes this
+    /// many MiB (default: the server's `--transform-memory-limit-mib`, if any).
+    #[serde(default)]
+    pub memory_limit_mib: Option<u64>,
 }
 
 /// A batch transform job.
@@ -308,6 +312,9 @@ pub struct TransformJobView {
     pub rows: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The job's own memory limit for its worker, in MiB (absent: the server's).
+    #[serde(default)]
+    pub memory_limit_mib: Option<i64>,
     /// Rows scored so far out of the dataset's rows, while the job runs.
     #[serde(default)]
     pub progress: Option<ProgressView>,

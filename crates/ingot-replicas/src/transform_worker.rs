@@ -121,7 +121,11 @@ impl TransformRunner for ProcessTransforms {
         let mut lines = BufReader::new(stdout).lines();
         let (mut rows, mut failure) = (None, None);
         let pid = child.id().unwrap_or_default();
-        let over_memory = memory::exceeded_if(pid, self.memory_limit);
+        let limit = spec
+            .memory_limit_mib
+            .map(|mib| mib.saturating_mul(1024 * 1024))
+            .or(self.memory_limit);
+        let over_memory = memory::exceeded_if(pid, limit);
         tokio::pin!(over_memory);
         loop {
             let line = tokio::select! {
@@ -132,8 +136,7 @@ impl TransformRunner for ProcessTransforms {
                 resident = &mut over_memory => {
                     let _ = child.start_kill();
                     let _ = child.wait().await;
-                    let limit = self.memory_limit.unwrap_or_default();
-                    let why = memory::over_limit(resident, limit);
+                    let why = memory::over_limit(resident, limit.unwrap_or_default());
                     return Err(internal(format!("the transform worker {why}")));
                 }
             };

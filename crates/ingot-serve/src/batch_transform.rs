@@ -32,6 +32,10 @@ pub struct TransformSpec {
     /// read against it a slice at a time instead of whole (absent in specs from older servers).
     #[serde(default)]
     pub dataset_schema: Option<ingot_core::Schema>,
+    /// The job's memory limit for a worker process, in MiB (absent: the runner's own; not
+    /// enforced when scoring in the server's process).
+    #[serde(default)]
+    pub memory_limit_mib: Option<u64>,
 }
 
 /// Runs batch transforms outside the calling process (`ingot server` starts one worker

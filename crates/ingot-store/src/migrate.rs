@@ -25,6 +25,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "metric_series",
         include_str!("../migrations/0006_metric_series.sql"),
     ),
+    (
+        7,
+        "transform_memory",
+        include_str!("../migrations/0007_transform_memory.sql"),
+    ),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

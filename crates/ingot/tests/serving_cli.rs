@@ -290,6 +290,25 @@ fn deploy_update_show_keys_and_transform_through_the_cli() {
     let said = String::from_utf8_lossy(&missing.stderr);
     assert!(said.contains("--dataset, --output-dataset"), "{said}");
 
+    // A job's own memory limit: no worker fits in 1 MiB, so the job fails and says why.
+    let tight = server.cli(&transform(
+        "scored-tight",
+        &["--memory-limit-mib", "1", "--wait"],
+    ));
+    let said = String::from_utf8_lossy(&tight.stdout);
+    assert!(!tight.status.success(), "{said}");
+    assert!(said.contains("memory limit 1 MiB"), "{said}");
+    assert!(
+        said.contains("reason the transform worker exceeded its memory limit of 1 MiB"),
+        "{said}"
+    );
+    let zero = server.cli(&transform("scored-tight", &["--memory-limit-mib", "0"]));
+    let said = String::from_utf8_lossy(&zero.stderr);
+    assert!(
+        said.contains("memory_limit_mib must be between 1 and"),
+        "{said}"
+    );
+
     // Batch transform with the input joined.
     let job = server.json(&transform("scored", &["--join-input", "--wait"]));
     assert_eq!(job["status"], "Completed", "{job}");

@@ -92,6 +92,7 @@ impl Home {
             workers: 2,
             join_input: true,
             dataset_schema: Some(schema),
+            memory_limit_mib: None,
         }
     }
 
@@ -268,8 +269,21 @@ async fn a_dropped_or_killed_worker_ends_its_job() {
     );
     assert!(worker_pid().is_none(), "the stopped worker was reaped");
     assert_eq!(home.leftovers(), 0);
-    // The same job with room enough completes.
-    let roomy = home.runner().with_memory_limit_mib(Some(64 * 1024));
-    let (_, rows) = roomy.run(spec, &AtomicU64::new(0)).await.unwrap();
+    // A job's own limit applies on a runner without one...
+    let mut own = spec.clone();
+    own.memory_limit_mib = Some(32);
+    let error = home
+        .runner()
+        .run(own, &AtomicU64::new(0))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string().split(" (resident").next(),
+        message.split(" (resident").next()
+    );
+    // ...and overrides the runner's: with room enough the job completes.
+    let mut roomy = spec;
+    roomy.memory_limit_mib = Some(64 * 1024);
+    let (_, rows) = limited.run(roomy, &AtomicU64::new(0)).await.unwrap();
     assert_eq!(rows, 2_000_000);
 }

@@ -176,6 +176,7 @@ pub(crate) async fn create_transform(
             output_dataset: request.output_dataset,
             join_input: request.join_input,
             workers: request.workers,
+            memory_limit_mib: request.memory_limit_mib,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(transform_view(job))))

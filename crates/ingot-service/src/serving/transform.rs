@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use ingot_core::endpoint_config::MAX_MEMORY_LIMIT_MIB;
 use ingot_core::records::TransformJob;
 use ingot_core::{validate_name, JobStatus};
 use ingot_serve::batch_transform::{score_spec, TransformSpec};
@@ -27,6 +28,8 @@ pub struct TransformRequest {
     pub output_dataset: String,
     pub join_input: bool,
     pub workers: Option<usize>,
+    /// The worker's memory limit in MiB (absent: the runner's own).
+    pub memory_limit_mib: Option<u64>,
 }
 
 /// A transform job and, while it runs, how many of its rows are scored.
@@ -90,6 +93,13 @@ impl Platform {
         request: TransformRequest,
     ) -> Result<TransformStatus> {
         validate_name(&request.output_dataset)?;
+        if let Some(mib) = request.memory_limit_mib {
+            if !(1..=MAX_MEMORY_LIMIT_MIB).contains(&mib) {
+                return Err(Error::bad_input(format!(
+                    "memory_limit_mib must be between 1 and {MAX_MEMORY_LIMIT_MIB}, got {mib}"
+                )));
+            }
+        }
         let model = self
             .store
             .model_version(&request.model, request.model_version)
@@ -118,6 +128,7 @@ impl Platform {
             rows: None,
             created_at: now,
             updated_at: now,
+            memory_limit_mib: request.memory_limit_mib.map(|mib| mib as i64),
         };
         self.store.create_transform_job(&job).await?;
         let state = self
@@ -228,6 +239,7 @@ impl Platform {
             workers: job.workers.max(1) as usize,
             join_input: job.join_input,
             dataset_schema: Some(dataset.schema),
+            memory_limit_mib: job.memory_limit_mib.map(|mib| mib as u64),
         };
         let scoring = async {
             match &self.serving.transform_runner {

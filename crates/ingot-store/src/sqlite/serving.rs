@@ -16,7 +16,7 @@ const ASYNC_COLUMNS: &str = "id, endpoint, status, content_type, accept, target_
 
 const TRANSFORM_COLUMNS: &str = "id, model, model_version, dataset, dataset_version, \
      output_dataset, output_version, join_input, workers, status, failure_reason, row_count, \
-     created_at, updated_at";
+     created_at, updated_at, memory_limit_mib";
 
 fn corrupt(what: String, reason: impl std::fmt::Display) -> Error {
     Error::Corrupt {
@@ -212,6 +212,7 @@ fn transform(row: &SqliteRow) -> Result<TransformJob> {
         rows: row.try_get("row_count")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        memory_limit_mib: row.try_get("memory_limit_mib")?,
         id,
     })
 }
@@ -219,7 +220,7 @@ fn transform(row: &SqliteRow) -> Result<TransformJob> {
 pub(crate) async fn create_transform(pool: &SqlitePool, job: &TransformJob) -> Result<()> {
     sqlx::query(&format!(
         "INSERT INTO transform_jobs ({TRANSFORM_COLUMNS}) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(&job.id)
     .bind(&job.model)
@@ -235,6 +236,7 @@ pub(crate) async fn create_transform(pool: &SqlitePool, job: &TransformJob) -> R
     .bind(job.rows)
     .bind(job.created_at)
     .bind(job.updated_at)
+    .bind(job.memory_limit_mib)
     .execute(pool)
     .await?;
     Ok(())

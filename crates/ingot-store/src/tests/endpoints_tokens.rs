@@ -263,6 +263,7 @@ async fn endpoint_configs_keys_async_queue_and_transforms() {
         rows: None,
         created_at: 1,
         updated_at: 1,
+        memory_limit_mib: Some(512),
     };
     store.create_transform_job(&job).await.unwrap();
     assert_eq!(store.transform_job("t1").await.unwrap(), job);

@@ -33,6 +33,10 @@ pub struct TransformArgs {
     /// Worker threads (default: all cores)
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Fail the job if its worker process's resident memory passes this many MiB (default:
+    /// the server's --transform-memory-limit-mib)
+    #[arg(long, value_name = "MIB")]
+    pub memory_limit_mib: Option<u64>,
     /// Wait until the job ends
     #[arg(long)]
     pub wait: bool,
@@ -104,6 +108,7 @@ async fn submit(client: &Client, args: &TransformArgs) -> Result<TransformJobVie
         output_dataset: output.clone(),
         join_input: args.join_input,
         workers: args.workers,
+        memory_limit_mib: args.memory_limit_mib,
     };
     client
         .call(
@@ -145,6 +150,9 @@ fn report(context: &CliContext, job: &TransformJobView) -> Result<()> {
             "model {}:{}  dataset {}:{}",
             job.model, job.model_version, job.dataset, job.dataset_version
         );
+        if let Some(mib) = job.memory_limit_mib {
+            println!("memory limit {mib} MiB");
+        }
         if let Some(progress) = &job.progress {
             println!("scored {} of {} rows so far", progress.done, progress.total);
             println!("follow with: ingot transform show {} --wait", job.id);
