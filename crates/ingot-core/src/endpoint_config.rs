@@ -8,8 +8,15 @@ use crate::{validate_name, Error, Result};
 
 /// Default scale-in and scale-out cooldown, as SageMaker's target tracking.
 pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
-/// The largest per-replica memory limit accepted, in MiB (16 TiB).
+/// The largest memory limit accepted for a replica or a transform worker, in MiB (16 TiB).
 pub const MAX_MEMORY_LIMIT_MIB: u64 = 1 << 24;
+
+/// Why `mib` is not an acceptable memory limit for a replica or a transform worker, if it is
+/// not.
+pub fn invalid_memory_limit(mib: u64) -> Option<String> {
+    (!(1..=MAX_MEMORY_LIMIT_MIB).contains(&mib))
+        .then(|| format!("must be between 1 and {MAX_MEMORY_LIMIT_MIB} (MiB), got {mib}"))
+}
 /// How long a real-time invocation may wait for its answer by default, as SageMaker's hosting
 /// contract gives a container 60 s.
 pub const DEFAULT_INVOCATION_TIMEOUT_SECS: u64 = 60;
@@ -400,13 +407,8 @@ impl VariantConfig {
         if self.max_replicas > 64 {
             return bad("max_replicas", "must be at most 64".into());
         }
-        if let Some(mib) = self.memory_limit_mib {
-            if !(1..=MAX_MEMORY_LIMIT_MIB).contains(&mib) {
-                return bad(
-                    "memory_limit_mib",
-                    format!("must be between 1 and {MAX_MEMORY_LIMIT_MIB} (MiB), got {mib}"),
-                );
-            }
+        if let Some(reason) = self.memory_limit_mib.and_then(invalid_memory_limit) {
+            return bad("memory_limit_mib", reason);
         }
         Ok(())
     }

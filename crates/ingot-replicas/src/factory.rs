@@ -118,7 +118,7 @@ impl ProcessFactory {
         let dir = self.runtime_dir.join(format!("{}-{n}", std::process::id()));
         private_dir(&dir).map_err(|e| ingot_serve::Error::Internal(e.to_string()))?;
         let name = format!("{}/{}", spec.endpoint, spec.variant);
-        let memory_limit = spec.memory_limit_mib.map(|mib| mib * 1024 * 1024);
+        let memory_limit = spec.memory_limit_mib.map(crate::memory::mib_to_bytes);
         let launcher = self.launcher.clone();
         ProcessPool::start(name, spec_json, memory_limit, launcher, dir, replicas).await
     }

@@ -15,6 +15,11 @@ const CHILD_OOM_SCORE_ADJ: &str = "500";
 
 const MIB: u64 = 1024 * 1024;
 
+/// `mib` MiB in bytes (saturating).
+pub fn mib_to_bytes(mib: u64) -> u64 {
+    mib.saturating_mul(MIB)
+}
+
 /// The resident set size of process `pid` in bytes, or `None` when it cannot be read (the
 /// process is gone, or there is no `/proc`).
 pub fn resident_bytes(pid: u32) -> Option<u64> {
@@ -44,16 +49,24 @@ pub async fn exceeded(pid: u32, limit_bytes: u64) -> u64 {
     }
 }
 
-/// [`exceeded`] when there is a limit; pending forever when there is none.
-pub async fn exceeded_if(pid: u32, limit_bytes: Option<u64>) -> u64 {
+/// [`exceeded`] when there is a limit, resolving with [`over_limit`]'s words; pending forever
+/// when there is none.
+pub async fn exceeded_if(pid: u32, limit_bytes: Option<u64>) -> String {
     match limit_bytes {
-        Some(limit) => exceeded(pid, limit).await,
+        Some(limit) => over_limit(exceeded(pid, limit).await, limit),
         None => std::future::pending().await,
     }
 }
 
+/// [`over_limit`]'s words if process `pid` is above `limit_bytes` now.
+pub fn over_now(pid: u32, limit_bytes: u64) -> Option<String> {
+    resident_bytes(pid)
+        .filter(|resident| *resident > limit_bytes)
+        .map(|resident| over_limit(resident, limit_bytes))
+}
+
 /// Why a child was stopped for its memory, in words users act on.
-pub fn over_limit(resident: u64, limit_bytes: u64) -> String {
+fn over_limit(resident: u64, limit_bytes: u64) -> String {
     format!(
         "exceeded its memory limit of {} MiB (resident {} MiB) and was stopped",
         limit_bytes.div_ceil(MIB),

@@ -98,6 +98,15 @@ impl Inner {
         *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
     }
 
+    /// A request could not get an answer from `replica`: stop routing to it and have its
+    /// supervisor ping it (healthy again if it answers, killed and restarted if not).
+    fn suspect(&self, replica: &Replica) {
+        if replica.transition(HEALTHY, SUSPECT) {
+            replica.probe.notify_one();
+            self.touched();
+        }
+    }
+
     /// A slot's first start failed: it no longer counts.
     pub fn forget_slot(&self, id: u64) {
         self.slots
@@ -303,9 +312,7 @@ impl ProcessPool {
     pub fn socket_dir(&self) -> &Path {
         &self.inner.dir
     }
-}
 
-impl ProcessPool {
     /// Answers `request`, retried once if its replica fails before answering; with a
     /// `timeout`, given up when no answer comes by then (the replica that kept it is then
     /// health-checked, and killed and restarted if it no longer answers pings).
@@ -322,27 +329,13 @@ impl ProcessPool {
         let timed_out = || Error::timed_out(&inner.name, timeout.unwrap_or_default());
         let mut retried = false;
         loop {
-            let lease = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, inner.lease())
-                    .await
-                    .map_err(|_| timed_out())??,
-                None => inner.lease().await?,
-            };
+            let lease = until(deadline, inner.lease())
+                .await
+                .ok_or_else(timed_out)??;
             let replica = &lease.0;
-            let sent = match deadline {
-                Some(deadline) => {
-                    match tokio::time::timeout_at(deadline, replica.conns.send(&http)).await {
-                        Ok(sent) => sent,
-                        Err(_) => {
-                            if replica.transition(HEALTHY, SUSPECT) {
-                                replica.probe.notify_one();
-                                inner.touched();
-                            }
-                            return Err(timed_out());
-                        }
-                    }
-                }
-                None => replica.conns.send(&http).await,
+            let Some(sent) = until(deadline, replica.conns.send(&http)).await else {
+                inner.suspect(replica);
+                return Err(timed_out());
             };
             match sent {
                 Ok(answer) => {
@@ -354,10 +347,7 @@ impl ProcessPool {
                     return result;
                 }
                 Err(failure) => {
-                    if replica.transition(HEALTHY, SUSPECT) {
-                        replica.probe.notify_one();
-                        inner.touched();
-                    }
+                    inner.suspect(replica);
                     if retried {
                         let what = format!(
                             "replicas of {} failed twice before answering: {failure}",
@@ -374,6 +364,17 @@ impl ProcessPool {
                 }
             }
         }
+    }
+}
+
+/// `work`'s output, or `None` once `deadline` (if any) passes first.
+async fn until<T>(
+    deadline: Option<tokio::time::Instant>,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
+        None => Some(work.await),
     }
 }
 

@@ -155,9 +155,8 @@ impl Launcher {
                 let what = format!("replica not ready after {:?}", self.start_timeout);
                 return Err(failed(&mut child, &stderr, what).await);
             }
-            resident = memory::exceeded_if(pid, memory_limit) => {
-                let limit = memory_limit.unwrap_or_default();
-                let what = format!("replica {} while loading", memory::over_limit(resident, limit));
+            why = memory::exceeded_if(pid, memory_limit) => {
+                let what = format!("replica {why} while loading");
                 return Err(failed(&mut child, &stderr, what).await);
             }
         };
@@ -195,14 +194,9 @@ impl Launcher {
             }
         }
         // Loaded faster than the watch's first look: it must fit now.
-        if let (Some(limit), Some(resident)) = (memory_limit, memory::resident_bytes(pid)) {
-            if resident > limit {
-                let what = format!(
-                    "replica {} once loaded",
-                    memory::over_limit(resident, limit)
-                );
-                return Err(failed(&mut child, &stderr, what).await);
-            }
+        if let Some(why) = memory_limit.and_then(|limit| memory::over_now(pid, limit)) {
+            let what = format!("replica {why} once loaded");
+            return Err(failed(&mut child, &stderr, what).await);
         }
         Ok(Started {
             child,

@@ -147,9 +147,8 @@ async fn supervise(
                     return Ended::Crashed(status);
                 }
             }
-            resident = memory::exceeded_if(started.pid, inner.memory_limit) => {
+            reason = memory::exceeded_if(started.pid, inner.memory_limit) => {
                 // Recorded before the kill, so the requests it fails can say why.
-                let reason = memory::over_limit(resident, inner.memory_limit.unwrap_or_default());
                 inner.set_failure(&reason);
                 let _ = started.child.start_kill();
                 let _ = started.child.wait().await;

@@ -60,7 +60,7 @@ impl ProcessTransforms {
     /// Stops a worker whose resident memory passes `mib` MiB and fails its job with a message
     /// that says so (absent: no limit beyond the machine's).
     pub fn with_memory_limit_mib(mut self, mib: Option<u64>) -> ProcessTransforms {
-        self.memory_limit = mib.map(|mib| mib.saturating_mul(1024 * 1024));
+        self.memory_limit = mib.map(memory::mib_to_bytes);
         self
     }
 }
@@ -123,7 +123,7 @@ impl TransformRunner for ProcessTransforms {
         let pid = child.id().unwrap_or_default();
         let limit = spec
             .memory_limit_mib
-            .map(|mib| mib.saturating_mul(1024 * 1024))
+            .map(memory::mib_to_bytes)
             .or(self.memory_limit);
         let over_memory = memory::exceeded_if(pid, limit);
         tokio::pin!(over_memory);
@@ -133,10 +133,9 @@ impl TransformRunner for ProcessTransforms {
                     Ok(Some(line)) => line,
                     _ => break,
                 },
-                resident = &mut over_memory => {
+                why = &mut over_memory => {
                     let _ = child.start_kill();
                     let _ = child.wait().await;
-                    let why = memory::over_limit(resident, limit.unwrap_or_default());
                     return Err(internal(format!("the transform worker {why}")));
                 }
             };

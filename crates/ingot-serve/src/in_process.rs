@@ -12,7 +12,7 @@ use crate::core::ReplicaCore;
 use crate::replica::{
     InvokeRequest, InvokeResponse, ModelSource, PoolFactory, ReplicaPool, ReplicaSpec,
 };
-use crate::Result;
+use crate::{Error, Result};
 
 /// A variant served from this process.
 pub struct InProcessPool {
@@ -62,6 +62,22 @@ impl ReplicaPool for InProcessPool {
         let _guard = InFlight(&self.in_flight);
         let core = self.core().await?;
         core.invoke(request).await
+    }
+
+    /// The timeout cannot cut short scoring that runs inline on this thread (small bodies):
+    /// the error then comes once that scoring returns.
+    async fn invoke_within(
+        &self,
+        request: InvokeRequest,
+        timeout: std::time::Duration,
+    ) -> Result<InvokeResponse> {
+        match tokio::time::timeout(timeout, self.invoke(request)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                let name = format!("{}/{}", self.spec.endpoint, self.spec.variant);
+                Err(Error::timed_out(&name, timeout))
+            }
+        }
     }
 
     async fn ready(&self) -> Result<()> {

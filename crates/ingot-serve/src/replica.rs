@@ -12,7 +12,7 @@ use bytes::Bytes;
 use ingot_core::endpoint_config::{BatchingConfig, MultiModelConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// A model version resolved down to its stored artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,19 +131,14 @@ pub trait ReplicaPool: Send + Sync {
     /// errors the model itself raises (bad input) are returned as they are. With zero
     /// replicas (scaled to zero) one is started first (cold start).
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResponse>;
-    /// [`ReplicaPool::invoke`], given up with [`Error::Timeout`] when no answer comes within
-    /// `timeout` (waiting for a replica to start included).
+    /// [`ReplicaPool::invoke`], given up with [`Error::timed_out`] naming the pool's
+    /// `endpoint/variant` when no answer comes within `timeout` (waiting for a replica to start
+    /// included).
     async fn invoke_within(
         &self,
         request: InvokeRequest,
         timeout: std::time::Duration,
-    ) -> Result<InvokeResponse> {
-        let what = format!("endpoint {}", request.endpoint);
-        match tokio::time::timeout(timeout, self.invoke(request)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(Error::timed_out(&what, timeout)),
-        }
-    }
+    ) -> Result<InvokeResponse>;
     /// Waits until at least one replica answers `/ping` (or fails with why it cannot).
     async fn ready(&self) -> Result<()>;
     /// Grows or shrinks to `replicas` (the caller keeps it within the variant's range).

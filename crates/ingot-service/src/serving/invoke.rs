@@ -117,6 +117,7 @@ impl Platform {
             request_id: uuid::Uuid::new_v4().to_string(),
             explain: invocation.explain,
         };
+        let timeout = live.config.invocation_timeout();
         if let Some(shadow) = &live.shadow {
             let percent = live
                 .config
@@ -129,11 +130,10 @@ impl Platform {
                     explain: false,
                     ..request.clone()
                 };
-                mirror(shadow.clone(), copy, live.config.invocation_timeout());
+                mirror(shadow.clone(), copy, timeout);
             }
         }
         let event_id = request.request_id.clone();
-        let timeout = live.config.invocation_timeout();
         let outcome = variant.pool.invoke_within(request, timeout).await;
         let total = started.elapsed().as_micros() as u64;
         let response = match outcome {

@@ -91,9 +91,8 @@ pub struct VariantStats {
     pub restarts: u64,
     pub evictions: u64,
     /// Resident memory of the variant's replica processes, summed (absent for in-process
-    /// replicas), and the limit each may use (absent: none).
+    /// replicas); the limit each may use is the variant's `memory_limit_mib`.
     pub resident_bytes: Option<u64>,
-    pub memory_limit_mib: Option<u64>,
     /// Why a replica of the variant last crashed, was stopped or failed to start.
     pub last_failure: Option<String>,
     pub model_latency_mean_us: f64,
@@ -432,7 +431,6 @@ impl Platform {
                     restarts: v.pool.restarts(),
                     evictions: v.pool.evictions(),
                     resident_bytes: v.pool.resident_bytes(),
-                    memory_limit_mib: v.config.memory_limit_mib,
                     last_failure: v.pool.last_failure(),
                     model_latency_mean_us: m.model_latency.mean_micros(),
                     overhead_latency_mean_us: m.overhead_latency.mean_micros(),

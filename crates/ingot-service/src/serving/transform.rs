@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ingot_core::endpoint_config::MAX_MEMORY_LIMIT_MIB;
+use ingot_core::endpoint_config::invalid_memory_limit;
 use ingot_core::records::TransformJob;
 use ingot_core::{validate_name, JobStatus};
 use ingot_serve::batch_transform::{score_spec, TransformSpec};
@@ -93,12 +93,8 @@ impl Platform {
         request: TransformRequest,
     ) -> Result<TransformStatus> {
         validate_name(&request.output_dataset)?;
-        if let Some(mib) = request.memory_limit_mib {
-            if !(1..=MAX_MEMORY_LIMIT_MIB).contains(&mib) {
-                return Err(Error::bad_input(format!(
-                    "memory_limit_mib must be between 1 and {MAX_MEMORY_LIMIT_MIB}, got {mib}"
-                )));
-            }
+        if let Some(reason) = request.memory_limit_mib.and_then(invalid_memory_limit) {
+            return Err(Error::bad_input(format!("memory_limit_mib {reason}")));
         }
         let model = self
             .store
