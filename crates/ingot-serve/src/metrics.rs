@@ -46,13 +46,18 @@ impl Histogram {
         self.count.load(Ordering::Relaxed)
     }
 
+    /// Every observation added up, in microseconds.
+    pub fn sum_micros(&self) -> u64 {
+        self.sum_micros.load(Ordering::Relaxed)
+    }
+
     /// Mean in microseconds (0 when empty).
     pub fn mean_micros(&self) -> f64 {
         let n = self.count();
         if n == 0 {
             0.0
         } else {
-            self.sum_micros.load(Ordering::Relaxed) as f64 / n as f64
+            self.sum_micros() as f64 / n as f64
         }
     }
 
@@ -153,6 +158,15 @@ impl VariantMetrics {
     /// Invocations so far.
     pub fn invocations(&self) -> u64 {
         self.invocations.load(Ordering::Relaxed)
+    }
+
+    /// The answered requests' whole latencies added up, in microseconds. Its growth over an
+    /// interval, divided by the interval, is the mean number of requests in flight then
+    /// (Little's law), however short each request was.
+    pub fn busy_micros(&self) -> u64 {
+        self.model_latency
+            .sum_micros()
+            .saturating_add(self.overhead_latency.sum_micros())
     }
 }
 

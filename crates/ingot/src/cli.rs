@@ -123,7 +123,14 @@ pub struct ServerArgs {
     /// job with a message that says so (endpoint replicas take theirs per variant)
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub transform_memory_limit_mib: Option<u64>,
+    /// How often the autoscaler measures each variant and may scale it, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_AUTOSCALE_INTERVAL_MS,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub autoscale_interval_ms: u64,
 }
+
+/// The autoscaler's default tick: ten seconds.
+pub const DEFAULT_AUTOSCALE_INTERVAL_MS: u64 = 10_000;
 
 /// Where endpoint replicas run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

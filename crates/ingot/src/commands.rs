@@ -2,6 +2,7 @@
 
 pub mod clarify;
 pub mod datasets;
+pub mod endpoint_flags;
 pub mod endpoints;
 pub mod evaluate;
 pub mod jobs;

@@ -1,7 +1,8 @@
 //! The serving commands through the real CLI and server: `ingot deploy` with capture and
 //! replica flags, `ingot endpoint update` moving weights and adding a shadow, `ingot endpoint
 //! show` with live numbers, invoke keys, multi-model deploys, `ingot transform` (submit,
-//! list, show, stop), and the invocation timeout of a replica that stops answering.
+//! list, show, stop), the invocation timeout of a replica that stops answering, and the
+//! autoscaling flags with the scaling history `endpoint show` prints.
 
 mod support;
 
@@ -399,4 +400,151 @@ fn a_replica_that_stops_answering_gets_a_504_and_is_replaced() {
     );
     assert!(variant["errors_5xx"].as_u64().unwrap() >= 1, "{live}");
     assert!(!server.replica_pids().contains(&replicas[0]));
+}
+
+#[test]
+fn autoscaling_flags_and_the_scaling_history_through_the_cli() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start_with(home.path(), &["--autoscale-interval-ms", "100"]);
+    server.train_shapes("shapes");
+    let admin = server.admin_token();
+    let endpoint = server.json(&[
+        "deploy",
+        "shapes",
+        "--endpoint",
+        "elastic",
+        "--min-replicas",
+        "0",
+        "--max-replicas",
+        "2",
+        "--target-concurrency",
+        "1",
+        "--scale-in-cooldown-secs",
+        "1",
+        "--wait",
+    ]);
+    assert_eq!(
+        endpoint["config"]["autoscaling"],
+        json!({"metric": "concurrency_per_replica", "target_value": 1.0,
+               "scale_out_cooldown_secs": 300, "scale_in_cooldown_secs": 1}),
+        "{endpoint}"
+    );
+    // A request cold-starts a replica; a second of quiet sends the variant back to zero.
+    assert_eq!(invoke(&server, "elastic", &admin, "1.5,red\n").0, 200);
+    let reasons = || -> Vec<(u64, u64, String)> {
+        let live = server.json(&["endpoint", "show", "elastic"]);
+        live["variants"][0]["scaling_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let n = |key: &str| e[key].as_u64().unwrap();
+                (
+                    n("from"),
+                    n("to"),
+                    e["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let started = std::time::Instant::now();
+    let mut events = reasons();
+    while !events.iter().any(|(from, to, _)| (*from, *to) == (1, 0))
+        && started.elapsed() < std::time::Duration::from_secs(20)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        events = reasons();
+    }
+    let cold = events
+        .iter()
+        .position(|(from, to, why)| (*from, *to) == (0, 1) && why.starts_with("cold start"))
+        .unwrap_or_else(|| panic!("no cold start in {events:?}"));
+    let idle = events
+        .iter()
+        .position(|(from, to, _)| (*from, *to) == (1, 0))
+        .unwrap_or_else(|| panic!("no scale-in to zero in {events:?}"));
+    assert!(cold < idle, "{events:?}");
+    assert_eq!(
+        events[idle].2,
+        "no request for the scale-in cooldown of 1 s"
+    );
+    let shown = server.ok(&["endpoint", "show", "elastic"]);
+    assert!(
+        shown.contains(
+            "autoscaling on requests in flight per replica, target 1; \
+             cooldowns: scale-out 300 s, scale-in 1 s"
+        ),
+        "{shown}"
+    );
+    let table: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| *l != "scaling (newest last)")
+        .collect();
+    assert!(
+        table
+            .iter()
+            .any(|l| l.contains("0 → 1") && l.contains("cold start")),
+        "{shown}"
+    );
+    assert!(
+        table
+            .iter()
+            .any(|l| l.contains("1 → 0") && l.contains("no request for the scale-in cooldown")),
+        "{shown}"
+    );
+
+    // An update changes the target (keeping the cooldowns), batching and the timeout.
+    let updated = server.json(&[
+        "endpoint",
+        "update",
+        "elastic",
+        "--target-invocations",
+        "900",
+        "--max-batch-size",
+        "16",
+        "--invocation-timeout-secs",
+        "7",
+    ]);
+    let config = &updated["config"];
+    assert_eq!(config["autoscaling"]["metric"], "invocations_per_replica");
+    assert_eq!(config["autoscaling"]["target_value"], 900.0);
+    assert_eq!(config["autoscaling"]["scale_in_cooldown_secs"], 1);
+    assert_eq!(
+        config["batching"],
+        json!({"max_batch_size": 16, "max_delay_us": 1000})
+    );
+    assert_eq!(config["invocation_timeout_secs"], 7);
+    assert_eq!(invoke(&server, "elastic", &admin, "1.5,red\n").0, 200);
+    let updated = server.json(&[
+        "endpoint",
+        "update",
+        "elastic",
+        "--no-autoscaling",
+        "--no-batching",
+    ]);
+    assert_eq!(updated["config"]["autoscaling"], Value::Null, "{updated}");
+    assert_eq!(updated["config"]["batching"], Value::Null, "{updated}");
+    assert!(server
+        .ok(&["endpoint", "show", "elastic"])
+        .contains("autoscaling off"));
+    // A cooldown alone needs a policy to change, and one target excludes the other.
+    for (flags, says) in [
+        (
+            &["--scale-in-cooldown-secs", "5"][..],
+            "give --target-invocations",
+        ),
+        (
+            &["--target-invocations", "5", "--target-concurrency", "1"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let mut args = vec!["endpoint", "update", "elastic"];
+        args.extend_from_slice(flags);
+        let output = server.cli(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(says),
+            "{stderr}"
+        );
+    }
 }

@@ -512,4 +512,96 @@ async fn autoscaling_tracks_traffic_scales_to_zero_and_cold_starts() {
     let reply = app.invoke("elastic", "text/csv", None, "1.5,red,3\n").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert!(replicas(&app).await >= 1);
+    // Each change is kept with its reason; the cold start is noticed at the next tick (the
+    // deploy's own first request made one too).
+    let reason = |e: &Value| e["reason"].as_str().unwrap().to_string();
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        let view = app.get("/api/v1/endpoints/elastic").await.json();
+        events = view["variants"][0]["scaling_events"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if events
+            .last()
+            .is_some_and(|e| reason(e).starts_with("cold start"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = events
+        .iter()
+        .position(|e| e["to"] == 3)
+        .expect("a scale-out to 3");
+    assert!(
+        reason(&events[out]).contains("invocations per minute for a target of 600 per replica"),
+        "{events:?}"
+    );
+    let to_zero = events
+        .iter()
+        .position(|e| e["to"] == 0)
+        .expect("a scale-in to 0");
+    assert!(out < to_zero, "{events:?}");
+    assert_eq!(
+        reason(&events[to_zero]),
+        "no request for the scale-in cooldown of 1 s"
+    );
+    let cold = events
+        .iter()
+        .rposition(|e| reason(e).starts_with("cold start"))
+        .expect("a cold start");
+    assert!(to_zero < cold, "{events:?}");
+    assert_eq!(
+        (&events[cold]["from"], &events[cold]["to"]),
+        (&json!(0), &json!(1))
+    );
+    assert!(events
+        .iter()
+        .all(|e| e["at"].as_i64().unwrap() > 1_700_000_000_000));
+}
+
+#[tokio::test]
+async fn concurrency_tracking_counts_the_mean_in_flight_between_ticks() {
+    let app = app_with(|config| config.autoscale_interval = Duration::from_millis(100)).await;
+    train(&app, "shapes", json!({})).await;
+    deploy(
+        &app,
+        "busy",
+        json!({
+            "variants": [{"name": "a", "steps": [{"model": "shapes", "version": 1}], "min_replicas": 1, "max_replicas": 2}],
+            "autoscaling": {"metric": "concurrency_per_replica", "target_value": 0.01, "scale_out_cooldown_secs": 0},
+        }),
+    )
+    .await;
+    // Requests one after another are never in flight at the moment of a tick (they are
+    // scored inline on this test's one thread), but they keep the variant busy a few percent
+    // of the time: a mean above 0.01 per replica asks for the maximum.
+    let mut events = Vec::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        for _ in 0..10 {
+            let reply = app.invoke("busy", "text/csv", None, "1.5,red,3\n").await;
+            assert_eq!(reply.status, StatusCode::OK);
+        }
+        // Lets the autoscaler's tick run on this test's runtime.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let view = app.get("/api/v1/endpoints/busy").await.json();
+        events = view["variants"][0]["scaling_events"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if events.iter().any(|e| e["to"] == 2) {
+            break;
+        }
+    }
+    let out = events
+        .iter()
+        .find(|e| e["from"] == 1 && e["to"] == 2)
+        .unwrap_or_else(|| panic!("no scale-out in {events:?}"));
+    let reason = out["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("requests in flight on average for a target of 0.01 per replica"),
+        "{reason}"
+    );
 }

@@ -1,12 +1,14 @@
-//! The autoscaling loop: every tick, measure each variant's tracked metric, ask the pure
+//! The autoscaling loop: every tick, measure each variant's tracked metric (invocations per
+//! minute, or the mean requests in flight since the last tick), ask the pure
 //! policy (`ingot_serve::autoscale`) for a replica count, and scale the pool. Async endpoints
-//! without a policy of their own still scale to zero when idle (if their minimum is 0).
+//! without a policy of their own still scale to zero when idle (if their minimum is 0). Each
+//! change is kept with its reason, and so is a cold start a request made between two ticks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ingot_core::endpoint_config::{AutoscalingConfig, EndpointMode, ScalingMetric};
-use ingot_serve::autoscale::{desired_replicas, ScalingInput};
+use ingot_serve::autoscale::{desired_replicas, reason, ScalingEvent, ScalingInput};
 
 use super::live::LiveVariant;
 use crate::Platform;
@@ -66,21 +68,44 @@ async fn scale_variant(
 ) -> ingot_serve::Result<()> {
     let now = Instant::now();
     let invocations = variant.metrics.invocations();
+    let current = variant.pool.replicas();
     let input = {
-        let mut state = variant.scale.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = variant.scale_state();
+        if state.seen_replicas == Some(0) && current > 0 {
+            state.record(ScalingEvent {
+                at: ingot_store::now_millis(),
+                from: 0,
+                to: current,
+                reason: "cold start: a request came while the variant was scaled to zero".into(),
+            });
+        }
+        state.seen_replicas = Some(current);
         let elapsed = state
             .last_tick
             .map_or(Duration::from_secs(60), |t| now.duration_since(t))
             .max(Duration::from_millis(1));
         let delta = invocations.saturating_sub(state.last_invocations);
+        let busy = variant.metrics.busy_micros();
+        let busy_delta = busy.saturating_sub(state.last_busy_micros);
         state.last_invocations = invocations;
+        state.last_busy_micros = busy;
+        let first_tick = state.last_tick.is_none();
         state.last_tick = Some(now);
         let observed_total = match policy.metric {
             ScalingMetric::InvocationsPerReplica => delta as f64 * 60.0 / elapsed.as_secs_f64(),
-            ScalingMetric::ConcurrencyPerReplica => f64::from(variant.pool.in_flight()),
+            // The mean in flight since the last tick (a burst between two ticks counts), or
+            // the requests in flight now if more (long requests not answered yet).
+            ScalingMetric::ConcurrencyPerReplica => {
+                let mean = if first_tick {
+                    0.0
+                } else {
+                    busy_delta as f64 / elapsed.as_micros() as f64
+                };
+                mean.max(f64::from(variant.pool.in_flight()))
+            }
         };
         ScalingInput {
-            current: variant.pool.replicas(),
+            current,
             min: variant.config.min_replicas,
             max: variant.config.max_replicas,
             target_per_replica: policy.target_value,
@@ -96,21 +121,29 @@ async fn scale_variant(
             scale_in_cooldown: Duration::from_secs(policy.scale_in_cooldown_secs),
         }
     };
-    let Some(want) = desired_replicas(&input) else {
+    let Some(scaling) = desired_replicas(&input) else {
         return Ok(());
     };
+    let why = reason(&input, &scaling, policy.metric);
     tracing::info!(
         variant = %variant.config.name,
         from = input.current,
-        to = want,
-        observed = input.observed_total,
+        to = scaling.replicas,
+        reason = %why,
         "autoscaling"
     );
-    variant.pool.scale(want).await?;
-    let mut state = variant.scale.lock().unwrap_or_else(|p| p.into_inner());
-    if want > input.current {
+    variant.pool.scale(scaling.replicas).await?;
+    let mut state = variant.scale_state();
+    if scaling.replicas > input.current {
         state.last_scale_out = Some(now);
     }
     state.last_scaling = Some(now);
+    state.seen_replicas = Some(scaling.replicas);
+    state.record(ScalingEvent {
+        at: ingot_store::now_millis(),
+        from: input.current,
+        to: scaling.replicas,
+        reason: why,
+    });
     Ok(())
 }

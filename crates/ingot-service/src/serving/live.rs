@@ -1,22 +1,43 @@
 //! Live endpoints: each endpoint's variants with their replica pools, built from a stored
 //! configuration and swapped atomically on update so no in-flight or new request is dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use ingot_core::endpoint_config::VariantConfig;
 use ingot_core::EndpointConfig;
+use ingot_serve::autoscale::ScalingEvent;
 use ingot_serve::{ReplicaPool, ReplicaSpec, ResolvedModel, VariantMetrics};
 
-/// When a variant last scaled and saw traffic (the autoscaler's memory).
-#[derive(Debug, Default)]
+/// How many of a variant's replica-count changes are kept for `ingot endpoint show`.
+pub(crate) const KEPT_SCALING_EVENTS: usize = 20;
+
+/// When a variant last scaled and saw traffic (the autoscaler's memory), and its recent
+/// replica-count changes.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct ScaleState {
     pub last_scale_out: Option<Instant>,
     pub last_scaling: Option<Instant>,
     pub last_request: Option<Instant>,
     pub last_invocations: u64,
+    /// `VariantMetrics::busy_micros` at the last tick.
+    pub last_busy_micros: u64,
     pub last_tick: Option<Instant>,
+    /// The replica count the autoscaler last saw or set, to notice a cold start in between.
+    pub seen_replicas: Option<u32>,
+    /// The newest last.
+    pub events: VecDeque<ScalingEvent>,
+}
+
+impl ScaleState {
+    /// Keeps a change, dropping the oldest beyond `KEPT_SCALING_EVENTS`.
+    pub fn record(&mut self, event: ScalingEvent) {
+        if self.events.len() == KEPT_SCALING_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
 }
 
 /// One variant being served.
@@ -31,10 +52,12 @@ pub(crate) struct LiveVariant {
 impl LiveVariant {
     /// Notes a request for the idle clock.
     pub fn touch(&self) {
-        self.scale
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last_request = Some(Instant::now());
+        self.scale_state().last_request = Some(Instant::now());
+    }
+
+    /// The autoscaler's state, poison-tolerant.
+    pub fn scale_state(&self) -> std::sync::MutexGuard<'_, ScaleState> {
+        self.scale.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

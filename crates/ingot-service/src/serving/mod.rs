@@ -27,7 +27,7 @@ pub use transform::{TransformRequest, TransformStatus};
 use crate::{Error, ErrorKind, Platform, Result};
 pub(crate) use capture::CaptureWriter;
 pub(crate) use keys::CredentialCache;
-use live::{LiveEndpoint, LiveEndpoints, LiveVariant};
+use live::{LiveEndpoint, LiveEndpoints, LiveVariant, ScaleState};
 
 /// Model files read by replicas straight from the artifact store (verified by hash).
 pub(crate) struct ArtifactSource(pub ArtifactStore);
@@ -95,6 +95,8 @@ pub struct VariantStats {
     pub resident_bytes: Option<u64>,
     /// Why a replica of the variant last crashed, was stopped or failed to start.
     pub last_failure: Option<String>,
+    /// The autoscaler's recent changes of the replica count, the newest last.
+    pub scaling_events: Vec<ingot_serve::autoscale::ScalingEvent>,
     pub model_latency_mean_us: f64,
     pub overhead_latency_mean_us: f64,
     /// Estimated from the latency histograms (linear within a bucket), like Prometheus'
@@ -293,12 +295,14 @@ impl Platform {
             if previous.config.min_replicas == variant.min_replicas
                 && previous.config.max_replicas == variant.max_replicas
             {
+                // It keeps its scaling history too (cooldowns and recent changes).
+                let scale = previous.scale_state().clone();
                 return Ok(Arc::new(LiveVariant {
                     config: variant.clone(),
                     spec,
                     pool: previous.pool.clone(),
                     metrics,
-                    scale: Default::default(),
+                    scale: std::sync::Mutex::new(scale),
                 }));
             }
         }
@@ -322,7 +326,10 @@ impl Platform {
             spec,
             pool,
             metrics,
-            scale: Default::default(),
+            scale: std::sync::Mutex::new(ScaleState {
+                seen_replicas: Some(initial),
+                ..Default::default()
+            }),
         }))
     }
 
@@ -432,6 +439,7 @@ impl Platform {
                     evictions: v.pool.evictions(),
                     resident_bytes: v.pool.resident_bytes(),
                     last_failure: v.pool.last_failure(),
+                    scaling_events: v.scale_state().events.iter().cloned().collect(),
                     model_latency_mean_us: m.model_latency.mean_micros(),
                     overhead_latency_mean_us: m.overhead_latency.mean_micros(),
                     model_latency_p50_us: m.model_latency.quantile_micros(0.5),

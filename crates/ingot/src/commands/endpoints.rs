@@ -1,21 +1,24 @@
-//! `ingot deploy`, `ingot endpoint ...` (list, show with live numbers, update variants and
-//! shadow, keys, delete) and `ingot model import`.
+//! `ingot deploy`, `ingot endpoint ...` (list, show with live numbers and scaling history,
+//! update, keys, delete) and `ingot model import`.
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use ingot_core::endpoint_config::{
-    BatchingConfig, DataCaptureConfig, EndpointMode, ModelStep, MultiModelConfig, ShadowConfig,
-    VariantConfig,
+    AutoscalingConfig, BatchingConfig, DataCaptureConfig, EndpointMode, ModelStep,
+    MultiModelConfig, ShadowConfig,
 };
-use ingot_core::{EndpointConfig, ModelRef};
+use ingot_core::EndpointConfig;
 use ingot_protocol::{
     CreateEndpoint, CreateEndpointKey, EndpointKeyView, EndpointView, ModelVersionView,
 };
 use reqwest::Method;
 use serde_json::json;
 
+use super::endpoint_flags::{
+    describe_autoscaling, parse_variant, step, ScalingFlags, UpdateSettingsFlags,
+};
 use super::latency_plot::{self, duration};
 use crate::client::Client;
 use crate::context::CliContext;
@@ -50,9 +53,8 @@ pub struct DeployArgs {
     /// 3600 s for --async)
     #[arg(long, value_name = "SECS")]
     pub invocation_timeout_secs: Option<u64>,
-    /// Autoscale to this many invocations per replica per minute
-    #[arg(long)]
-    pub target_invocations: Option<f64>,
+    #[command(flatten)]
+    pub scaling: ScalingFlags,
     /// Dynamic batching: most rows per batch (with --max-delay-us)
     #[arg(long)]
     pub max_batch_size: Option<u32>,
@@ -84,7 +86,8 @@ pub enum EndpointCommand {
     List,
     /// Show an endpoint: configuration, live numbers per variant and latency histograms
     Show { name: String },
-    /// Change variants, weights, shadow or capture without dropping requests
+    /// Change variants, weights, shadow, capture, autoscaling, batching or the timeout
+    /// without dropping requests
     Update(UpdateArgs),
     /// Delete an endpoint
     Delete { name: String },
@@ -113,6 +116,8 @@ pub struct UpdateArgs {
     /// Capture percentage (0 turns capture off)
     #[arg(long)]
     pub capture_percent: Option<f64>,
+    #[command(flatten)]
+    pub settings: UpdateSettingsFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,14 +148,6 @@ pub struct ImportArgs {
     pub classes: Option<String>,
 }
 
-fn step(reference: &str) -> Result<ModelStep> {
-    let parsed: ModelRef = reference.parse()?;
-    Ok(ModelStep {
-        model: parsed.name,
-        version: parsed.version.unwrap_or(0),
-    })
-}
-
 /// Resolves `version: 0` (latest) steps to numbers through the server.
 async fn pin(client: &Client, steps: &mut [ModelStep]) -> Result<()> {
     for s in steps {
@@ -166,38 +163,6 @@ async fn pin(client: &Client, steps: &mut [ModelStep]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `NAME=MODEL[:V][+MODEL[:V]...][,weight=W][,min=N][,max=N][,mem=MIB]`.
-fn parse_variant(spec: &str) -> Result<VariantConfig> {
-    let (name, rest) = spec.split_once('=').ok_or_else(|| {
-        anyhow!("variant {spec:?} must look like NAME=MODEL[:VERSION][,weight=W]")
-    })?;
-    let mut parts = rest.split(',');
-    let models = parts.next().unwrap_or_default();
-    let steps = models.split('+').map(step).collect::<Result<Vec<_>>>()?;
-    let mut variant = VariantConfig {
-        name: name.trim().to_string(),
-        steps,
-        weight: 1.0,
-        min_replicas: 1,
-        max_replicas: 1,
-        memory_limit_mib: None,
-    };
-    for option in parts {
-        let (key, value) = option
-            .split_once('=')
-            .ok_or_else(|| anyhow!("variant option {option:?} must be KEY=VALUE"))?;
-        let bad = || anyhow!("variant {name}: {key}={value:?} is not a valid number");
-        match key.trim() {
-            "weight" => variant.weight = value.parse().map_err(|_| bad())?,
-            "min" => variant.min_replicas = value.parse().map_err(|_| bad())?,
-            "max" => variant.max_replicas = value.parse().map_err(|_| bad())?,
-            "mem" => variant.memory_limit_mib = Some(value.parse().map_err(|_| bad())?),
-            other => bail!("unknown variant option {other:?}; use weight, min, max or mem"),
-        }
-    }
-    Ok(variant)
 }
 
 fn read_config(path: &std::path::Path) -> Result<EndpointConfig> {
@@ -280,14 +245,7 @@ fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Result<E
             sample_percent: percent,
         });
     }
-    if let Some(target) = args.target_invocations {
-        config.autoscaling = Some(ingot_core::endpoint_config::AutoscalingConfig {
-            metric: Default::default(),
-            target_value: target,
-            scale_out_cooldown_secs: ingot_core::endpoint_config::DEFAULT_COOLDOWN_SECS,
-            scale_in_cooldown_secs: ingot_core::endpoint_config::DEFAULT_COOLDOWN_SECS,
-        });
-    }
+    config.autoscaling = args.scaling.apply(config.autoscaling.take())?;
     if let Some(size) = args.max_batch_size {
         config.batching = Some(BatchingConfig {
             max_batch_size: size,
@@ -434,6 +392,7 @@ async fn updated_config(
         Some(p) => config.data_capture = Some(DataCaptureConfig { sample_percent: p }),
         None => {}
     }
+    args.settings.apply(&mut config)?;
     config.validate()?;
     Ok(config)
 }
@@ -462,6 +421,10 @@ fn show(client: &Client, endpoint: &EndpointView) {
         Some(secs) => println!("invocation timeout {secs} s"),
         None => println!("invocation timeout default (60 s real-time, 3600 s async)"),
     }
+    let policy: Option<AutoscalingConfig> = config
+        .get("autoscaling")
+        .and_then(|p| serde_json::from_value(p.clone()).ok());
+    println!("{}", describe_autoscaling(policy.as_ref()));
     if let Some(capture) = config.get("data_capture") {
         let percent = capture["sample_percent"].as_f64().unwrap_or_default();
         println!("data capture {percent}%");
@@ -557,6 +520,7 @@ fn show(client: &Client, endpoint: &EndpointView) {
         ],
         &rows,
     );
+    scaling_history(&endpoint.variants);
     for live in &endpoint.variants {
         if let Some(reason) = live["last_failure"].as_str() {
             let name = live["variant"].as_str().unwrap_or("");
@@ -575,6 +539,31 @@ fn show(client: &Client, endpoint: &EndpointView) {
         if !lines.is_empty() {
             println!("\n{}", lines.join("\n"));
         }
+    }
+}
+
+/// How many scaling events per variant `ingot endpoint show` prints (the API keeps more).
+const SHOWN_SCALING_EVENTS: usize = 5;
+
+/// The variants' recent replica-count changes, oldest first, with their reasons.
+fn scaling_history(variants: &[serde_json::Value]) {
+    let mut rows = Vec::new();
+    for live in variants {
+        let events: Vec<ingot_serve::autoscale::ScalingEvent> =
+            serde_json::from_value(live["scaling_events"].clone()).unwrap_or_default();
+        let skip = events.len().saturating_sub(SHOWN_SCALING_EVENTS);
+        for event in &events[skip..] {
+            rows.push(vec![
+                live["variant"].as_str().unwrap_or("").to_string(),
+                timestamp(event.at),
+                format!("{} → {}", event.from, event.to),
+                event.reason.clone(),
+            ]);
+        }
+    }
+    if !rows.is_empty() {
+        println!("\nscaling (newest last)");
+        print_table(&["VARIANT", "TIME", "REPLICAS", "REASON"], &rows);
     }
 }
 
@@ -682,14 +671,5 @@ mod tests {
         );
         assert_eq!(memory(None, Some(64)), "- (limit 64 MiB each)");
         assert_eq!(memory(None, None), "-");
-    }
-
-    #[test]
-    fn variant_options_take_a_memory_limit() {
-        let variant = parse_variant("canary=churn:2,weight=0.1,max=3,mem=256").unwrap();
-        assert_eq!(variant.memory_limit_mib, Some(256));
-        assert_eq!(variant.max_replicas, 3);
-        let error = parse_variant("canary=churn:2,mem=lots").unwrap_err();
-        assert!(error.to_string().contains("mem=\"lots\""), "{error}");
     }
 }

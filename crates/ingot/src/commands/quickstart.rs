@@ -24,6 +24,7 @@ pub async fn run(context: &CliContext, args: &QuickstartArgs) -> Result<()> {
         job_workers: 1,
         replica_mode: crate::cli::ReplicaMode::Process,
         transform_memory_limit_mib: None,
+        autoscale_interval_ms: crate::cli::DEFAULT_AUTOSCALE_INTERVAL_MS,
     };
     let server = super::server::start(&context.home, &server_args, false).await?;
     let client = Client::new(&server.url, server.token.clone())?;

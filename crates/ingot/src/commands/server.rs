@@ -49,6 +49,8 @@ pub async fn start(
     let mut platform_config = PlatformConfig::new(home);
     platform_config.artifacts = args.artifacts.clone();
     platform_config.job_workers = args.job_workers.max(1);
+    platform_config.autoscale_interval =
+        std::time::Duration::from_millis(args.autoscale_interval_ms);
     if args.replica_mode == crate::cli::ReplicaMode::Process {
         // Children open the same store the platform opens.
         let artifacts = args

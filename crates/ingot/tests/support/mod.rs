@@ -23,8 +23,15 @@ pub struct Server {
 impl Server {
     /// Starts `ingot server --port 0` and reads the URL it announces.
     pub fn start(home: &Path) -> Server {
+        Server::start_with(home, &[])
+    }
+
+    /// Starts `ingot server --port 0` with more server flags.
+    pub fn start_with(home: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args(["server", "--port", "0", "--home"])
+            .args(["server", "--port", "0"])
+            .args(flags)
+            .arg("--home")
             .arg(home)
             .env("INGOT_LOG", "warn")
             .stdout(Stdio::piped())
