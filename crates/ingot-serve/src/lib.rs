@@ -17,6 +17,7 @@ mod in_process;
 pub mod metrics;
 mod model_lru;
 pub mod oip;
+pub mod oip_binary;
 pub mod replica;
 mod served;
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ingot_protocol::AsyncInvocationView;
-use ingot_serve::Protocol;
+use ingot_serve::{oip_binary, Protocol};
 use ingot_service::{Answer, Invocation};
 use serde::Deserialize;
 use serde_json::json;
@@ -42,11 +42,28 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
             "/endpoints/{name}/async-invocations/{id}/output",
             get(async_output),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_invoke_token,
+        ));
+    let oip_models = Router::new()
         .route("/v2/models/{name}", get(oip_metadata))
         .route("/v2/models/{name}/ready", get(oip_ready))
         .route(
             "/v2/models/{name}/infer",
             post(oip_infer).layer(DefaultBodyLimit::max(MAX_INVOCATION_BYTES)),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(oip_version_metadata),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(oip_version_ready),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(oip_version_infer).layer(DefaultBodyLimit::max(MAX_INVOCATION_BYTES)),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -55,17 +72,30 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
     let metrics = Router::new().route("/metrics", get(metrics)).route_layer(
         axum::middleware::from_fn_with_state(state, crate::auth::require_token),
     );
-    Router::new()
-        .route("/v2/health/live", get(|| async { Json(json!({"live": true})) }))
-        .route("/v2/health/ready", get(|| async { Json(json!({"ready": true})) }))
+    let oip = Router::new()
+        .route(
+            "/v2/health/live",
+            get(|| async { Json(json!({"live": true})) }),
+        )
+        .route(
+            "/v2/health/ready",
+            get(|| async { Json(json!({"ready": true})) }),
+        )
         .route(
             "/v2",
             get(|| async {
-                Json(json!({"name": "ingot", "version": env!("CARGO_PKG_VERSION"), "extensions": []}))
+                Json(json!({
+                    "name": "ingot",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "extensions": ["binary_tensor_data"],
+                }))
             }),
         )
-        .merge(endpoints)
-        .merge(metrics)
+        .merge(oip_models)
+        .layer(axum::middleware::map_response(
+            crate::oip_errors::error_as_text,
+        ));
+    Router::new().merge(oip).merge(endpoints).merge(metrics)
 }
 
 /// Accepts the admin token or an invoke key of the endpoint named in the path.
@@ -247,7 +277,16 @@ async fn oip_metadata(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(state.platform.oip_metadata(&name).await?))
+    Ok(Json(state.platform.oip_metadata(&name, None).await?))
+}
+
+async fn oip_version_metadata(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(
+        state.platform.oip_metadata(&name, Some(&version)).await?,
+    ))
 }
 
 async fn oip_ready(
@@ -258,18 +297,73 @@ async fn oip_ready(
     Ok(Json(json!({"name": name, "ready": true})))
 }
 
+async fn oip_version_ready(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.platform.oip_variant(&name, &version)?;
+    state.platform.ping(&name).await?;
+    Ok(Json(
+        json!({"name": name, "version": version, "ready": true}),
+    ))
+}
+
 async fn oip_infer(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    infer_on(&state, &name, None, &headers, body).await
+}
+
+/// `versions/{version}/infer`: the production variant that serves that model version
+/// answers (the version as `MODEL:VERSION`, as the metadata lists it, or its number).
+async fn oip_version_infer(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let variant = state.platform.oip_variant(&name, &version)?;
+    infer_on(&state, &name, Some(variant), &headers, body).await
+}
+
+async fn infer_on(
+    state: &AppState,
+    name: &str,
+    variant: Option<String>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = body_within(body, MAX_INVOCATION_BYTES, REALTIME_HINT)?;
-    let answer = state
-        .platform
-        .invoke(&name, invocation(&headers, body, Protocol::Oip))
-        .await?;
-    Ok(respond(answer))
+    let header_length = header(headers, oip_binary::HEADER_LENGTH);
+    // Binary tensors (Triton's extension) are rewritten into plain JSON first; the hot path
+    // of a plain JSON request only pays for the scan of its bytes.
+    let (body, binary_outputs) = if oip_binary::may_use_binary(header_length.as_deref(), &body) {
+        let plain = oip_binary::plain_request(&body, header_length.as_deref())
+            .map_err(ingot_service::Error::from)?;
+        (Bytes::from(plain.json), plain.binary_outputs)
+    } else {
+        (body, None)
+    };
+    let mut invocation = invocation(headers, body, Protocol::Oip);
+    if variant.is_some() {
+        invocation.target_variant = variant;
+    }
+    let mut answer = state.platform.invoke(name, invocation).await?;
+    let Some(wanted) = binary_outputs else {
+        return Ok(respond(answer));
+    };
+    let (body, json_length) =
+        oip_binary::binary_answer(&answer.body, &wanted).map_err(ingot_service::Error::from)?;
+    answer.body = Bytes::from(body);
+    answer.content_type = "application/octet-stream".to_string();
+    let mut response = respond(answer);
+    response
+        .headers_mut()
+        .insert(oip_binary::HEADER_LENGTH, HeaderValue::from(json_length));
+    Ok(response)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod invocations;
 mod mlflow;
+mod oip_errors;
 mod serve;
 
 use std::sync::Arc;

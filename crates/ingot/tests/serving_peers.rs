@@ -3,7 +3,8 @@
 //! regressor each) are trained in Python, imported with `ingot model import`, and their
 //! predictions from the real-time endpoint, a batch transform job and an async endpoint must
 //! equal the library's own `predict` to 1e-6 relative (absolute below 1). Runs when `INGOT_PEER_PYTHON` names a
-//! Python with xgboost, lightgbm, scikit-learn, skl2onnx and onnxruntime.
+//! Python with xgboost, lightgbm, scikit-learn, skl2onnx and onnxruntime. `tritonclient`, the
+//! usual Open Inference Protocol client, must read the same answers over OIP.
 
 mod support;
 
@@ -251,4 +252,147 @@ async fn imported_models_match_their_libraries_in_real_time_batch_and_async() {
             &library,
         );
     }
+}
+
+/// The answers `/invocations` gives one variant for `rows`, as positive-class probabilities.
+fn invocations_answer(
+    server: &Server,
+    endpoint: &str,
+    variant: &str,
+    rows: &[(f64, &str)],
+) -> Vec<f64> {
+    let csv: String = std::iter::once("x,colour\n".to_string())
+        .chain(rows.iter().map(|(x, colour)| format!("{x},{colour}\n")))
+        .collect();
+    let url = format!("{}/endpoints/{endpoint}/invocations", server.url);
+    let (token, variant) = (token(&server.home), variant.to_string());
+    let answer: Value = support::block_on(async move {
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .header("accept", "application/json")
+            .header("x-ingot-target-variant", variant)
+            .body(csv)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    from_json_predictions(&answer)
+}
+
+/// `tritonclient`, the usual Open Inference Protocol client, with its defaults (binary tensors
+/// both ways) and with JSON tensors, on the unversioned and versioned paths; its errors carry
+/// the server's message.
+#[test]
+fn tritonclient_infers_with_binary_and_json_tensors() {
+    let Some(python) = peer_python() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(home.path());
+    server.train_shapes("shapes");
+    server.ok(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--target",
+        "y",
+        "--algorithm",
+        "linear-learner",
+        "--hp",
+        "l2=5",
+        "--model",
+        "shapes",
+        "--wait",
+    ]);
+    server.ok(&["deploy", "shapes:1", "--endpoint", "oip", "--wait"]);
+    server.ok(&[
+        "endpoint",
+        "update",
+        "oip",
+        "--variant",
+        "blue=shapes:1,weight=1",
+        "--variant",
+        "green=shapes:2,weight=0",
+    ]);
+    let rows = [
+        (1.5, "red"),
+        (-0.25, "green"),
+        (2.75, "blue"),
+        (-3.0, "red"),
+    ];
+    let blue = invocations_answer(&server, "oip", "blue", &rows);
+    let green = invocations_answer(&server, "oip", "green", &rows);
+    assert!(
+        blue.iter().zip(&green).any(|(a, b)| (a - b).abs() > 1e-9),
+        "two different models"
+    );
+    let rows_json = serde_json::to_string(
+        &rows
+            .iter()
+            .map(|(x, colour)| serde_json::json!({"x": x, "colour": colour}))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let output = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serving/oip_client.py"))
+        .args([
+            server.url.trim_start_matches("http://"),
+            "oip",
+            &token(home.path()),
+            &rows_json,
+            "shapes:2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(read["live"], true);
+    assert_eq!(read["model_ready"], true);
+    assert_eq!(read["version_ready"], true);
+    assert_eq!(
+        read["metadata"]["versions"],
+        serde_json::json!(["shapes:1", "shapes:2"])
+    );
+    assert_eq!(
+        read["server_extensions"],
+        serde_json::json!(["binary_tensor_data"])
+    );
+    let numbers = |key: &str| -> Vec<f64> {
+        read[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {read}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    // Weight 0 on green: unversioned requests go to blue; `shapes:2` names green.
+    close("tritonclient JSON tensors", &numbers("json"), &blue);
+    close("tritonclient binary tensors", &numbers("binary"), &blue);
+    close(
+        "tritonclient at version shapes:2",
+        &numbers("at_version"),
+        &green,
+    );
+    let refused = |key: &str, status: &str, says: &str| {
+        let refusal = &read[key];
+        assert_eq!(refusal["status"], status, "{key}: {refusal}");
+        let message = refusal["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{key}: {message}");
+    };
+    refused("unknown_input", "400", "unknown input \"z\"");
+    refused(
+        "unknown_version",
+        "404",
+        "serves no model version \"9\"; it serves shapes:1, shapes:2",
+    );
+    refused("no_token", "401", "missing Authorization");
 }

@@ -290,9 +290,11 @@ async fn open_inference_protocol_and_mlflow_shapes_answer_like_invocations() {
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // OIP errors are the protocol's `{"error": "<message>"}`.
     assert!(
-        bad.error_message()
-            .contains("2 columns but the model takes 3"),
+        bad.json()["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("2 columns but the model takes 3")),
         "{}",
         bad.text()
     );

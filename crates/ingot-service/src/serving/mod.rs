@@ -390,11 +390,19 @@ impl Platform {
         }
     }
 
-    /// Open Inference Protocol model metadata: name, served versions, input tensors.
-    pub async fn oip_metadata(&self, name: &str) -> Result<serde_json::Value> {
+    /// Open Inference Protocol model metadata: name, served versions, input tensors; with a
+    /// version, only if a production variant serves it.
+    pub async fn oip_metadata(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<serde_json::Value> {
         let Some(live) = self.serving.live.get(name) else {
             return Err(self.not_serving(name).await);
         };
+        if let Some(version) = version {
+            variant_serving(&live, version)?;
+        }
         let versions: Vec<String> = live
             .variants
             .iter()
@@ -411,6 +419,17 @@ impl Platform {
             None => ingot_core::Schema::new(Vec::new()),
         };
         Ok(ingot_serve::oip::model_metadata(name, &versions, &schema))
+    }
+
+    /// The production variant an OIP `versions/{version}` path names (see `variant_serving`).
+    pub fn oip_variant(&self, name: &str, version: &str) -> Result<String> {
+        let Some(live) = self.serving.live.get(name) else {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("endpoint {name} is not serving"),
+            ));
+        };
+        variant_serving(&live, version)
     }
 
     /// Per-variant live numbers of an endpoint (empty while it is not live).
@@ -477,5 +496,58 @@ impl Platform {
             }
         }
         self.serving.capture.flush().await;
+    }
+}
+
+/// The production variant whose last step is model version `version`: `MODEL:VERSION` as the
+/// OIP metadata lists it, or the bare number when one variant's model has it.
+fn variant_serving(live: &LiveEndpoint, version: &str) -> Result<String> {
+    let served: Vec<(String, String, i64)> = live
+        .variants
+        .iter()
+        .filter_map(|v| {
+            let step = v.config.steps.last()?;
+            Some((v.config.name.clone(), step.model.clone(), step.version))
+        })
+        .collect();
+    let matches: Vec<&(String, String, i64)> = served
+        .iter()
+        .filter(|(_, model, number)| {
+            version == format!("{model}:{number}") || version == number.to_string()
+        })
+        .collect();
+    match matches.as_slice() {
+        // One variant, or several with the same model version (the first answers).
+        [(variant, model, number), rest @ ..]
+            if rest.iter().all(|(_, m, n)| (m, n) == (model, number)) =>
+        {
+            Ok(variant.clone())
+        }
+        [] => Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "endpoint {} serves no model version {version:?}; it serves {}",
+                live.name,
+                if served.is_empty() {
+                    "models chosen per request (multi-model)".to_string()
+                } else {
+                    served
+                        .iter()
+                        .map(|(_, model, number)| format!("{model}:{number}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        )),
+        several => Err(Error::bad_input(format!(
+            "version {version:?} of endpoint {} is ambiguous: variants {} serve different \
+             models with that number; name it as MODEL:VERSION",
+            live.name,
+            several
+                .iter()
+                .map(|(variant, _, _)| variant.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
