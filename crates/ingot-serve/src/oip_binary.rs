@@ -28,7 +28,7 @@ pub struct PlainRequest {
 
 /// Whether a body may use the extension: a header length, or a `binary_data` parameter.
 pub fn may_use_binary(header_length: Option<&str>, body: &[u8]) -> bool {
-    header_length.is_some() || body.windows(12).any(|w| w == b"\"binary_data")
+    header_length.is_some() || memchr::memmem::find(body, b"\"binary_data").is_some()
 }
 
 /// Reads a request in either form (`header_length` from `Inference-Header-Content-Length`).
