@@ -25,6 +25,8 @@ pub const DEFAULT_INVOCATION_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_ASYNC_INVOCATION_TIMEOUT_SECS: u64 = 3600;
 /// The longest invocation timeout accepted.
 pub const MAX_INVOCATION_TIMEOUT_SECS: u64 = 3600;
+/// The highest `max_concurrency` accepted.
+pub const MAX_CONCURRENCY_LIMIT: u32 = 100_000;
 
 /// The whole serving configuration of one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +60,10 @@ pub struct EndpointConfig {
     /// and the replica is health-checked. Absent: 60 s, or 3600 s for async endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invocation_timeout_secs: Option<u64>,
+    /// Most real-time invocations answered at once over the whole endpoint (SageMaker
+    /// serverless' `MaxConcurrency`); one more is refused with 429 `throttled`. Absent: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
 }
 
 /// Where `?explain=true` takes KernelSHAP's background from: rows sampled from a stored
@@ -241,6 +247,7 @@ impl EndpointConfig {
             mode: EndpointMode::RealTime,
             explain: None,
             invocation_timeout_secs: None,
+            max_concurrency: None,
         }
     }
 
@@ -318,6 +325,20 @@ impl EndpointConfig {
                 return bad(
                     "invocation_timeout_secs".into(),
                     format!("must be between 1 and {MAX_INVOCATION_TIMEOUT_SECS}, got {secs}"),
+                );
+            }
+        }
+        if let Some(cap) = self.max_concurrency {
+            if !(1..=MAX_CONCURRENCY_LIMIT).contains(&cap) {
+                return bad(
+                    "max_concurrency".into(),
+                    format!("must be between 1 and {MAX_CONCURRENCY_LIMIT}, got {cap}"),
+                );
+            }
+            if self.mode == EndpointMode::Async {
+                return bad(
+                    "max_concurrency".into(),
+                    "async endpoints queue their requests; the cap is for real-time ones".into(),
                 );
             }
         }
@@ -510,5 +531,24 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("wieght"), "{err}");
+    }
+
+    #[test]
+    fn max_concurrency_is_bounded_and_real_time_only() {
+        let mut config = EndpointConfig::single("m", 1);
+        config.max_concurrency = Some(25);
+        assert!(config.validate().is_ok());
+        for cap in [0, MAX_CONCURRENCY_LIMIT + 1] {
+            config.max_concurrency = Some(cap);
+            let err = config.validate().unwrap_err().to_string();
+            assert!(
+                err.contains("max_concurrency") && err.contains(&cap.to_string()),
+                "{err}"
+            );
+        }
+        config.max_concurrency = Some(4);
+        config.mode = EndpointMode::Async;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("async endpoints queue"), "{err}");
     }
 }

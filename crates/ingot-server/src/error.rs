@@ -56,6 +56,7 @@ impl From<ingot_service::Error> for ApiError {
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ErrorKind::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ErrorKind::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ErrorKind::Throttled => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ErrorKind::Internal => {
                 let request_id = uuid::Uuid::new_v4();
                 tracing::error!(%request_id, error = %e.message, "internal error");

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// A model took longer than the endpoint allows.
     Timeout,
+    /// The endpoint is answering as many requests as it may (`max_concurrency`).
+    Throttled,
     /// Our fault; details are logged, not returned.
     Internal,
 }

@@ -2,7 +2,7 @@
 //! replica flags, `ingot endpoint update` moving weights and adding a shadow, `ingot endpoint
 //! show` with live numbers, invoke keys, multi-model deploys, `ingot transform` (submit,
 //! list, show, stop), the invocation timeout of a replica that stops answering, and the
-//! autoscaling flags with the scaling history `endpoint show` prints.
+//! autoscaling and concurrency-cap flags with the scaling history `endpoint show` prints.
 
 mod support;
 
@@ -403,7 +403,7 @@ fn a_replica_that_stops_answering_gets_a_504_and_is_replaced() {
 }
 
 #[test]
-fn autoscaling_flags_and_the_scaling_history_through_the_cli() {
+fn autoscaling_the_concurrency_cap_and_the_scaling_history_through_the_cli() {
     let home = tempfile::tempdir().unwrap();
     let server = Server::start_with(home.path(), &["--autoscale-interval-ms", "100"]);
     server.train_shapes("shapes");
@@ -421,8 +421,11 @@ fn autoscaling_flags_and_the_scaling_history_through_the_cli() {
         "1",
         "--scale-in-cooldown-secs",
         "1",
+        "--max-concurrency",
+        "25",
         "--wait",
     ]);
+    assert_eq!(endpoint["config"]["max_concurrency"], 25, "{endpoint}");
     assert_eq!(
         endpoint["config"]["autoscaling"],
         json!({"metric": "concurrency_per_replica", "target_value": 1.0,
@@ -473,7 +476,7 @@ fn autoscaling_flags_and_the_scaling_history_through_the_cli() {
         shown.contains(
             "autoscaling on requests in flight per replica, target 1; \
              cooldowns: scale-out 300 s, scale-in 1 s"
-        ),
+        ) && shown.contains("max concurrency 25 (429 throttled beyond)"),
         "{shown}"
     );
     let table: Vec<&str> = shown
@@ -504,8 +507,11 @@ fn autoscaling_flags_and_the_scaling_history_through_the_cli() {
         "16",
         "--invocation-timeout-secs",
         "7",
+        "--max-concurrency",
+        "0",
     ]);
     let config = &updated["config"];
+    assert_eq!(config["max_concurrency"], Value::Null, "0 removes the cap");
     assert_eq!(config["autoscaling"]["metric"], "invocations_per_replica");
     assert_eq!(config["autoscaling"]["target_value"], 900.0);
     assert_eq!(config["autoscaling"]["scale_in_cooldown_secs"], 1);

@@ -67,7 +67,9 @@ impl From<ingot_service::Error> for MlflowError {
             ErrorKind::AlreadyExists => ErrorCode::ResourceAlreadyExists,
             ErrorKind::Unauthenticated => ErrorCode::Unauthenticated,
             ErrorKind::UnsupportedMediaType | ErrorKind::NotAcceptable => ErrorCode::BadRequest,
-            ErrorKind::Unavailable | ErrorKind::Timeout => ErrorCode::TemporarilyUnavailable,
+            ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Throttled => {
+                ErrorCode::TemporarilyUnavailable
+            }
             ErrorKind::PayloadTooLarge => ErrorCode::InvalidParameterValue,
             ErrorKind::Internal => {
                 let request_id = uuid::Uuid::new_v4();

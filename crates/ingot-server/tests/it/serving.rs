@@ -503,3 +503,44 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test]
+async fn max_concurrency_throttles_the_request_past_the_cap() {
+    let app = app().await;
+    train(&app, "shapes", json!({})).await;
+    // Batching with a long wait for company keeps the first request in flight for a second.
+    deploy(
+        &app,
+        "capped",
+        json!({
+            "variants": [variant("a", "shapes", 1, 1.0)],
+            "batching": {"max_batch_size": 64, "max_delay_us": 1_000_000},
+            "max_concurrency": 1,
+        }),
+    )
+    .await;
+    let (first, second) = tokio::join!(
+        app.invoke("capped", "text/csv", None, "1.5,red,3\n"),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            app.invoke("capped", "text/csv", None, "1.5,red,3\n").await
+        }
+    );
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(
+        second.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        second.text()
+    );
+    assert_eq!(second.json()["error"]["code"], "throttled");
+    assert_eq!(
+        second.error_message(),
+        "endpoint capped already answers its max_concurrency of 1 at once; retry with backoff"
+    );
+    // The place is free again once the first answer is out; the refusal counted as a 4xx.
+    let third = app.invoke("capped", "text/csv", None, "1.5,red,3\n").await;
+    assert_eq!(third.status, StatusCode::OK, "{}", third.text());
+    let stats = app.get("/api/v1/endpoints/capped").await.json();
+    assert_eq!(stats["variants"][0]["errors_4xx"], 1, "{stats}");
+}

@@ -83,6 +83,20 @@ impl Platform {
             None => live.pick(rand::random::<f64>()),
         };
         variant.touch();
+        let _admitted = match live.config.max_concurrency {
+            Some(cap) => Some(live.admit(cap).ok_or_else(|| {
+                variant.metrics.record_error(429);
+                Error::new(
+                    ErrorKind::Throttled,
+                    format!(
+                        "endpoint {} already answers its max_concurrency of {cap} at once; \
+                         retry with backoff",
+                        live.name
+                    ),
+                )
+            })?),
+            None => None,
+        };
         let target = match (&live.config.multi_model, &invocation.target_model) {
             (Some(_), Some(reference)) => Some(
                 self.target(live, reference)
@@ -236,6 +250,7 @@ fn status_of(kind: ErrorKind) -> u16 {
         ErrorKind::Internal => 500,
         ErrorKind::Unavailable => 503,
         ErrorKind::Timeout => 504,
+        ErrorKind::Throttled => 429,
         _ => 400,
     }
 }

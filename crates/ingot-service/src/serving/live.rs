@@ -2,6 +2,7 @@
 //! configuration and swapped atomically on update so no in-flight or new request is dropped.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -70,6 +71,18 @@ pub(crate) struct LiveEndpoint {
     cumulative_weights: Vec<f64>,
     /// Multi-model targets already resolved (`NAME:VERSION` → artifact).
     pub targets: Mutex<HashMap<String, (ResolvedModel, Instant)>>,
+    /// Real-time invocations being answered, for `max_concurrency`; shared with the
+    /// endpoint's earlier and later versions so an update does not reset it.
+    in_flight: Arc<AtomicU32>,
+}
+
+/// A place among an endpoint's `max_concurrency` invocations, given back when dropped.
+pub(crate) struct Admitted(Arc<AtomicU32>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl LiveEndpoint {
@@ -94,7 +107,23 @@ impl LiveEndpoint {
             shadow,
             cumulative_weights,
             targets: Mutex::new(HashMap::new()),
+            in_flight: Arc::default(),
         }
+    }
+
+    /// Keeps counting in-flight invocations where `old` counted them.
+    pub fn counting_with(mut self, old: Option<&LiveEndpoint>) -> LiveEndpoint {
+        if let Some(old) = old {
+            self.in_flight = old.in_flight.clone();
+        }
+        self
+    }
+
+    /// A place for one more invocation, or `None` when `cap` are being answered.
+    pub fn admit(&self, cap: u32) -> Option<Admitted> {
+        let taken = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted(self.in_flight.clone());
+        (taken < cap).then_some(admitted)
     }
 
     /// Picks a variant by weight from a uniform draw in `[0, 1)`.
@@ -190,6 +219,22 @@ pub(crate) fn retire(old: Arc<LiveEndpoint>, kept: Vec<Arc<dyn ReplicaPool>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admission_holds_at_the_cap_and_frees_a_place_on_drop() {
+        let live = LiveEndpoint::new("e".into(), EndpointConfig::single("m", 1), vec![], None);
+        let first = live.admit(2).unwrap();
+        let _second = live.admit(2).unwrap();
+        assert!(live.admit(2).is_none());
+        drop(first);
+        let _third = live.admit(2).unwrap();
+        assert!(live.admit(2).is_none());
+        // The next version of the endpoint counts the same invocations.
+        let next = LiveEndpoint::new("e".into(), EndpointConfig::single("m", 2), vec![], None)
+            .counting_with(Some(&live));
+        assert!(next.admit(2).is_none());
+        assert!(next.admit(3).is_some());
+    }
 
     #[test]
     fn picks_follow_the_weights() {

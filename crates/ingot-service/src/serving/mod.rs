@@ -246,12 +246,10 @@ impl Platform {
             ),
             None => None,
         };
-        Ok(LiveEndpoint::new(
-            name.to_string(),
-            config.clone(),
-            variants,
-            shadow,
-        ))
+        Ok(
+            LiveEndpoint::new(name.to_string(), config.clone(), variants, shadow)
+                .counting_with(old),
+        )
     }
 
     async fn live_variant(

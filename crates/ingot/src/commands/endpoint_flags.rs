@@ -1,6 +1,7 @@
 //! The command-line pieces that build or change an `EndpointConfig`: model references and
 //! variant specs, the autoscaling flags `ingot deploy` and `ingot endpoint update` share, and
-//! the flags only an update takes (batching and timeout changes, turning autoscaling off).
+//! the flags only an update takes (batching, timeout and concurrency-cap changes, turning
+//! autoscaling off).
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
@@ -78,6 +79,9 @@ pub struct UpdateSettingsFlags {
     /// Fail an invocation with 504 when its answer takes longer than this
     #[arg(long, value_name = "SECS")]
     pub invocation_timeout_secs: Option<u64>,
+    /// Answer at most this many requests at once; more get 429 `throttled` (0 removes the cap)
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<u32>,
     /// Dynamic batching: most rows per batch
     #[arg(long, value_name = "ROWS")]
     pub max_batch_size: Option<u32>,
@@ -99,6 +103,11 @@ impl UpdateSettingsFlags {
         };
         if let Some(secs) = self.invocation_timeout_secs {
             config.invocation_timeout_secs = Some(secs);
+        }
+        match self.max_concurrency {
+            Some(0) => config.max_concurrency = None,
+            Some(cap) => config.max_concurrency = Some(cap),
+            None => {}
         }
         if self.no_batching {
             config.batching = None;

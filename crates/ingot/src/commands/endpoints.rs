@@ -53,6 +53,10 @@ pub struct DeployArgs {
     /// 3600 s for --async)
     #[arg(long, value_name = "SECS")]
     pub invocation_timeout_secs: Option<u64>,
+    /// Answer at most this many requests at once over the endpoint; more get 429 `throttled`
+    /// (serverless' MaxConcurrency)
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<u32>,
     #[command(flatten)]
     pub scaling: ScalingFlags,
     /// Dynamic batching: most rows per batch (with --max-delay-us)
@@ -258,6 +262,9 @@ fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Result<E
     if let Some(secs) = args.invocation_timeout_secs {
         config.invocation_timeout_secs = Some(secs);
     }
+    if let Some(cap) = args.max_concurrency {
+        config.max_concurrency = Some(cap);
+    }
     if let Some(background) = &args.explain_background {
         let (dataset, version) = match background.split_once(':') {
             None => (background.clone(), None),
@@ -420,6 +427,10 @@ fn show(client: &Client, endpoint: &EndpointView) {
     match config["invocation_timeout_secs"].as_u64() {
         Some(secs) => println!("invocation timeout {secs} s"),
         None => println!("invocation timeout default (60 s real-time, 3600 s async)"),
+    }
+    match config["max_concurrency"].as_u64() {
+        Some(cap) => println!("max concurrency {cap} (429 throttled beyond)"),
+        None => println!("max concurrency none"),
     }
     let policy: Option<AutoscalingConfig> = config
         .get("autoscaling")
