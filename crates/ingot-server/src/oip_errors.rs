@@ -3,9 +3,8 @@
 //! "message"}}`. OIP clients (`tritonclient`, KServe's) read the string.
 
 use axum::body::Body;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::response::Response;
 use serde_json::{json, Value};
 
 /// Error answers are at most this big; anything larger is left as it is.
@@ -20,7 +19,7 @@ pub(crate) async fn error_as_text(response: Response) -> Response {
     if response.status().is_success() || !is_json {
         return response;
     }
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BYTES).await else {
         return Response::from_parts(parts, Body::empty());
     };
@@ -28,7 +27,38 @@ pub(crate) async fn error_as_text(response: Response) -> Response {
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_string));
     match message {
-        Some(message) => (parts.status, Json(json!({ "error": message }))).into_response(),
+        // The other headers (`Retry-After`, `WWW-Authenticate`) stay.
+        Some(message) => {
+            parts.headers.remove(CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(json!({ "error": message }).to_string()))
+        }
         None => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ApiError;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    #[tokio::test]
+    async fn api_errors_become_the_protocols_string_and_keep_their_headers() {
+        let throttled = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", "too many");
+        let response = error_as_text(throttled.into_response()).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"error": "too many"})
+        );
+        // Answers that are not API errors pass as they are.
+        let fine = (StatusCode::OK, "ok").into_response();
+        let body = axum::body::to_bytes(error_as_text(fine).await.into_body(), 64).await;
+        assert_eq!(body.unwrap(), "ok");
     }
 }

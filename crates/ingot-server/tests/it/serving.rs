@@ -534,6 +534,7 @@ async fn max_concurrency_throttles_the_request_past_the_cap() {
         second.text()
     );
     assert_eq!(second.json()["error"]["code"], "throttled");
+    assert_eq!(second.headers["retry-after"], "1");
     assert_eq!(
         second.error_message(),
         "endpoint capped already answers its max_concurrency of 1 at once; retry with backoff"
