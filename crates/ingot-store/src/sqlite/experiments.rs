@@ -158,29 +158,24 @@ pub(crate) async fn search(pool: &SqlitePool, request: &SearchRequest) -> Result
             &[("e.experiment_id", false)],
         )?
     };
-    let query = keyset::fingerprint(&("experiments", request.view, &request.search));
-    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
-    let (select, by) = (order.select(), order.by());
-    let sql = format!(
-        "SELECT {COLUMNS}{} FROM experiments e WHERE 1 = 1{}{}{} ORDER BY {} LIMIT ?",
-        select.sql,
-        stage_condition("e.lifecycle_stage", request.view),
-        filter.sql,
-        after.sql,
-        by.sql
-    );
-    let mut args = search::arguments(&[&select, &filter, &after, &by])?;
-    use sqlx::Arguments;
-    args.add(request.max_results + 1)
-        .map_err(sqlx::Error::Encode)?;
-    let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let keys = rows
-        .iter()
-        .map(|row| order.keys(row))
-        .collect::<Result<Vec<_>>>()?;
-    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
+    let (rows, next_page_token) = keyset::PageQuery {
+        columns: COLUMNS,
+        from: "experiments e",
+        condition: format!(
+            "1 = 1{}",
+            stage_condition("e.lifecycle_stage", request.view)
+        ),
+        ids: &[],
+        filter: &filter,
+        order: &order,
+        fingerprint: keyset::fingerprint(&("experiments", request.view, &request.search)),
+        page_token: request.page_token.as_deref(),
+        max_results: request.max_results,
+    }
+    .fetch(pool)
+    .await?;
     let mut items = Vec::new();
-    for row in rows.iter().take(request.max_results as usize) {
+    for row in &rows {
         items.push(with_tags(pool, decode(row)?).await?);
     }
     Ok(Page {

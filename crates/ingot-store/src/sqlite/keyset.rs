@@ -286,6 +286,61 @@ pub(crate) fn next_token(fingerprint: &str, keys: &[Vec<Key>], max_results: i64)
     (keys.len() > shown && shown > 0).then(|| encode(fingerprint, keys[shown - 1].clone()))
 }
 
+/// One page of a keyset-paginated search over a single table.
+pub(crate) struct PageQuery<'a> {
+    /// The selected columns, before the sort-key columns the order adds.
+    pub columns: &'a str,
+    /// The table and its alias, e.g. `experiments e`.
+    pub from: &'a str,
+    /// What follows `WHERE` before the filter: `1 = 1`, or a condition on `ids`.
+    pub condition: String,
+    /// Values bound to `condition`'s placeholders, in order.
+    pub ids: &'a [i64],
+    /// The compiled `filter_string` (an ` AND ...` fragment).
+    pub filter: &'a Fragment,
+    pub order: &'a Order,
+    /// `fingerprint` of everything that shapes the result.
+    pub fingerprint: String,
+    pub page_token: Option<&'a str>,
+    pub max_results: i64,
+}
+
+impl PageQuery<'_> {
+    /// Fetches one row more than the page holds, to know whether another page follows:
+    /// returns the page's rows (at most `max_results`) and the next page's token.
+    pub(crate) async fn fetch(
+        &self,
+        pool: &sqlx::SqlitePool,
+    ) -> Result<(Vec<SqliteRow>, Option<String>)> {
+        use sqlx::Arguments;
+        let order = self.order;
+        let after = order.after(decode(self.page_token, &self.fingerprint)?.as_deref())?;
+        let (select, by) = (order.select(), order.by());
+        let sql = format!(
+            "SELECT {}{} FROM {} WHERE {}{}{} ORDER BY {} LIMIT ?",
+            self.columns, select.sql, self.from, self.condition, self.filter.sql, after.sql, by.sql
+        );
+        let mut args = sqlx::sqlite::SqliteArguments::default();
+        select.bind_into(&mut args)?;
+        for id in self.ids {
+            args.add(*id).map_err(sqlx::Error::Encode)?;
+        }
+        self.filter.bind_into(&mut args)?;
+        after.bind_into(&mut args)?;
+        by.bind_into(&mut args)?;
+        args.add(self.max_results + 1)
+            .map_err(sqlx::Error::Encode)?;
+        let mut rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
+        let keys = rows
+            .iter()
+            .map(|row| order.keys(row))
+            .collect::<Result<Vec<_>>>()?;
+        let next_page_token = next_token(&self.fingerprint, &keys, self.max_results);
+        rows.truncate(usize::try_from(self.max_results).unwrap_or(0));
+        Ok((rows, next_page_token))
+    }
+}
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 fn base64_encode(bytes: &[u8]) -> String {

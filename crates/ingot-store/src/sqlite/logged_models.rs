@@ -1,7 +1,7 @@
 //! MLflow 3 logged models: the record `log_model` creates before uploading the model files.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Arguments, Row, SqlitePool};
+use sqlx::{Row, SqlitePool};
 
 use super::begin_write;
 use super::experiments::stage_condition;
@@ -176,45 +176,29 @@ pub(crate) async fn search(
         &request.search.order,
         &[("l.creation_timestamp", false), ("l.model_id", true)],
     )?;
-    let query = keyset::fingerprint(&(
-        "logged_models",
-        experiment_ids,
-        request.view,
-        &request.search,
-    ));
-    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
-    let (select, by) = (order.select(), order.by());
     let marks = vec!["?"; experiment_ids.len()].join(", ");
-    let sql = format!(
-        "SELECT {COLUMNS}{} FROM logged_models l WHERE l.experiment_id IN ({marks}){}{}{} \
-         ORDER BY {} LIMIT ?",
-        select.sql,
-        stage_condition("l.lifecycle_stage", request.view),
-        filter.sql,
-        after.sql,
-        by.sql
-    );
-    let mut args = sqlx::sqlite::SqliteArguments::default();
-    select.bind_into(&mut args)?;
-    for id in experiment_ids {
-        args.add(*id).map_err(sqlx::Error::Encode)?;
+    let (rows, next_page_token) = keyset::PageQuery {
+        columns: COLUMNS,
+        from: "logged_models l",
+        condition: format!(
+            "l.experiment_id IN ({marks}){}",
+            stage_condition("l.lifecycle_stage", request.view)
+        ),
+        ids: experiment_ids,
+        filter: &filter,
+        order: &order,
+        fingerprint: keyset::fingerprint(&(
+            "logged_models",
+            experiment_ids,
+            request.view,
+            &request.search,
+        )),
+        page_token: request.page_token.as_deref(),
+        max_results: request.max_results,
     }
-    filter.bind_into(&mut args)?;
-    after.bind_into(&mut args)?;
-    by.bind_into(&mut args)?;
-    args.add(request.max_results + 1)
-        .map_err(sqlx::Error::Encode)?;
-    let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let keys = rows
-        .iter()
-        .map(|row| order.keys(row))
-        .collect::<Result<Vec<_>>>()?;
-    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
-    let items = rows
-        .iter()
-        .take(request.max_results as usize)
-        .map(decode)
-        .collect::<Result<Vec<_>>>()?;
+    .fetch(pool)
+    .await?;
+    let items = rows.iter().map(decode).collect::<Result<Vec<_>>>()?;
     Ok(Page {
         items,
         next_page_token,

@@ -2,7 +2,7 @@
 //! approval, tags and aliases. Renames and deletes cascade through foreign keys.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Arguments, Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::begin_write;
 use super::keyset;
@@ -197,24 +197,21 @@ pub(crate) async fn search_models(
 ) -> Result<Page<RegisteredModel>> {
     let filter = search::compile_where(&MODEL_TARGET, &request.search)?;
     let order = search::compile_order(&MODEL_TARGET, &request.search.order, &[("m.name", true)])?;
-    let query = keyset::fingerprint(&("registered_models", &request.search));
-    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
-    let (select, by) = (order.select(), order.by());
-    let sql = format!(
-        "SELECT {MODEL_COLUMNS}{} FROM registered_models m WHERE 1 = 1{}{} ORDER BY {} LIMIT ?",
-        select.sql, filter.sql, after.sql, by.sql
-    );
-    let mut args = search::arguments(&[&select, &filter, &after, &by])?;
-    args.add(request.max_results + 1)
-        .map_err(sqlx::Error::Encode)?;
-    let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let keys = rows
-        .iter()
-        .map(|row| order.keys(row))
-        .collect::<Result<Vec<_>>>()?;
-    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
+    let (rows, next_page_token) = keyset::PageQuery {
+        columns: MODEL_COLUMNS,
+        from: "registered_models m",
+        condition: "1 = 1".into(),
+        ids: &[],
+        filter: &filter,
+        order: &order,
+        fingerprint: keyset::fingerprint(&("registered_models", &request.search)),
+        page_token: request.page_token.as_deref(),
+        max_results: request.max_results,
+    }
+    .fetch(pool)
+    .await?;
     let mut items = Vec::new();
-    for row in rows.iter().take(request.max_results as usize) {
+    for row in &rows {
         items.push(hydrate_model(pool, decode_model(row)?).await?);
     }
     Ok(Page {
@@ -447,25 +444,21 @@ pub(crate) async fn search_versions(
         &request.search.order,
         &[("v.name", true), ("v.version", false)],
     )?;
-    let query = keyset::fingerprint(&("model_versions", &request.search));
-    let after = order.after(keyset::decode(request.page_token.as_deref(), &query)?.as_deref())?;
-    let (select, by) = (order.select(), order.by());
-    let sql = format!(
-        "SELECT {VERSION_COLUMNS}{} FROM registered_model_versions v WHERE 1 = 1{}{} \
-         ORDER BY {} LIMIT ?",
-        select.sql, filter.sql, after.sql, by.sql
-    );
-    let mut args = search::arguments(&[&select, &filter, &after, &by])?;
-    args.add(request.max_results + 1)
-        .map_err(sqlx::Error::Encode)?;
-    let rows = sqlx::query_with(&sql, args).fetch_all(pool).await?;
-    let keys = rows
-        .iter()
-        .map(|row| order.keys(row))
-        .collect::<Result<Vec<_>>>()?;
-    let next_page_token = keyset::next_token(&query, &keys, request.max_results);
+    let (rows, next_page_token) = keyset::PageQuery {
+        columns: VERSION_COLUMNS,
+        from: "registered_model_versions v",
+        condition: "1 = 1".into(),
+        ids: &[],
+        filter: &filter,
+        order: &order,
+        fingerprint: keyset::fingerprint(&("model_versions", &request.search)),
+        page_token: request.page_token.as_deref(),
+        max_results: request.max_results,
+    }
+    .fetch(pool)
+    .await?;
     let mut items = Vec::new();
-    for row in rows.iter().take(request.max_results as usize) {
+    for row in &rows {
         items.push(hydrate_version(pool, decode_version(row)?).await?);
     }
     Ok(Page {

@@ -76,15 +76,6 @@ impl Fragment {
     }
 }
 
-/// Builds sqlx arguments for several fragments in order.
-pub(crate) fn arguments(fragments: &[&Fragment]) -> Result<SqliteArguments<'static>> {
-    let mut args = SqliteArguments::<'static>::default();
-    for f in fragments {
-        f.bind_into(&mut args)?;
-    }
-    Ok(args)
-}
-
 fn invalid(reason: impl Into<String>) -> Error {
     Error::Invalid {
         what: "filter".to_string(),
