@@ -217,6 +217,18 @@ pub trait Estimator: Send + Sync {
     }
 }
 
+/// Rejects model files written by a newer version of `algorithm` than this build reads.
+pub fn check_version(manifest: &Manifest, algorithm: &str, supported: u32) -> Result<()> {
+    if manifest.algorithm_version > supported {
+        return Err(Error::UnsupportedAlgorithmVersion {
+            algorithm: algorithm.to_string(),
+            found: manifest.algorithm_version,
+            supported,
+        });
+    }
+    Ok(())
+}
+
 /// Rejects hyperparameter keys neither the algorithm nor the pipeline knows.
 pub fn check_hyperparameter_keys(
     algorithm: &dyn Algorithm,

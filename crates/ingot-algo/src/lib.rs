@@ -22,8 +22,8 @@ pub mod preprocess;
 mod runtime;
 
 pub use algorithm::{
-    check_hyperparameter_keys, Algorithm, Estimator, FitContext, HyperparameterSpec, Target,
-    TrainEvent, TrainingData, PIPELINE_HYPERPARAMETERS,
+    check_hyperparameter_keys, check_version, Algorithm, Estimator, FitContext, HyperparameterSpec,
+    Target, TrainEvent, TrainingData, PIPELINE_HYPERPARAMETERS,
 };
 pub use error::{Error, Result};
 pub use evaluate::evaluate;

@@ -81,13 +81,7 @@ impl Algorithm for Gbdt {
     }
 
     fn load(&self, manifest: &Manifest, payload: &[u8]) -> Result<Box<dyn Estimator>> {
-        if manifest.algorithm_version > VERSION {
-            return Err(Error::UnsupportedAlgorithmVersion {
-                algorithm: NAME.to_string(),
-                found: manifest.algorithm_version,
-                supported: VERSION,
-            });
-        }
+        ingot_algo::check_version(manifest, NAME, VERSION)?;
         Ok(Box::new(GbdtModel::from_payload(payload)?))
     }
 }

@@ -4,7 +4,6 @@
 use ingot_algo::preprocess::{Encoding, Matrix, PreprocessOptions, Preprocessor};
 use ingot_algo::{Error, HyperparameterSpec, Result};
 use ingot_core::Hyperparameters;
-use ingot_model_format::Manifest;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -112,17 +111,7 @@ pub fn choice<'a>(
     }
 }
 
-/// Rejects model files written by a newer version of `algorithm`.
-pub fn check_version(manifest: &Manifest, algorithm: &str, supported: u32) -> Result<()> {
-    if manifest.algorithm_version > supported {
-        return Err(Error::UnsupportedAlgorithmVersion {
-            algorithm: algorithm.to_string(),
-            found: manifest.algorithm_version,
-            supported,
-        });
-    }
-    Ok(())
-}
+pub use ingot_algo::check_version;
 
 /// The seeded generator of one purpose (`stream` separates independent uses of one seed).
 pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {

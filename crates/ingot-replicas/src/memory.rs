@@ -27,11 +27,34 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
     parse_vm_rss(&status)
 }
 
+/// This process's peak resident set size in bytes (`VmHWM`): a child reports it when it is
+/// done, so a limit is held even when the child finished between two of the parent's reads.
+pub fn own_peak_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_kib_field(&status, "VmHWM:")
+}
+
 /// `VmRSS` of a `/proc/<pid>/status` text, in bytes.
 fn parse_vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    parse_kib_field(status, "VmRSS:")
+}
+
+fn parse_kib_field(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix(field))?;
     let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The words for a child whose reported peak passed `limit_bytes` after it finished.
+pub fn peak_over(peak: u64, limit_bytes: u64) -> Option<String> {
+    (peak > limit_bytes).then(|| {
+        format!(
+            "exceeded its memory limit of {} MiB (peak resident {} MiB), so its output was \
+             discarded",
+            limit_bytes.div_ceil(MIB),
+            peak.div_ceil(MIB)
+        )
+    })
 }
 
 /// Resolves with the child's resident size once it is above `limit_bytes`; never resolves
@@ -139,5 +162,19 @@ mod tests {
         let unlimited = tokio::time::timeout(Duration::from_millis(300), exceeded_if(pid, None));
         assert!(unlimited.await.is_err());
         small.kill().await.unwrap();
+    }
+
+    #[test]
+    fn a_reported_peak_is_held_against_the_limit() {
+        let resident = resident_bytes(std::process::id()).unwrap_or(0);
+        let peak = own_peak_bytes().expect("this process has a VmHWM");
+        assert!(peak >= resident, "peak {peak} below resident {resident}");
+        assert_eq!(peak_over(peak, peak), None);
+        let words = peak_over(peak, MIB).unwrap();
+        assert!(
+            words.starts_with("exceeded its memory limit of 1 MiB (peak resident ")
+                && words.ends_with("so its output was discarded"),
+            "{words}"
+        );
     }
 }

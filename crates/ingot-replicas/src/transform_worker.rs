@@ -4,7 +4,8 @@
 //! child's progress lines on stdout and reads its output file; [`run_worker`] is the child.
 //!
 //! The child's stdout protocol, one line each: `scored N` (rows scored so far), then either
-//! `rows N` (the output file is complete) or `failed MESSAGE`.
+//! `peak BYTES` (its peak resident memory, held against the limit) and `rows N` (the output
+//! file is complete), or `failed MESSAGE`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -119,7 +120,7 @@ impl TransformRunner for ProcessTransforms {
         // A worker that dies before reading its spec is reported by its exit below.
         let _ = stdin.write_all(message.as_bytes()).await;
         let mut lines = BufReader::new(stdout).lines();
-        let (mut rows, mut failure) = (None, None);
+        let (mut rows, mut failure, mut peak) = (None, None, None);
         let pid = child.id().unwrap_or_default();
         let limit = spec
             .memory_limit_mib
@@ -143,6 +144,8 @@ impl TransformRunner for ProcessTransforms {
                 done.store(n.trim().parse().unwrap_or(0), Ordering::Relaxed);
             } else if let Some(n) = line.strip_prefix("rows ") {
                 rows = n.trim().parse::<usize>().ok();
+            } else if let Some(n) = line.strip_prefix("peak ") {
+                peak = n.trim().parse::<u64>().ok();
             } else if let Some(reason) = line.strip_prefix("failed ") {
                 failure = Some(reason.to_string());
             } else {
@@ -156,6 +159,12 @@ impl TransformRunner for ProcessTransforms {
         drop(stdin);
         if let Some(reason) = failure {
             return Err(internal(reason));
+        }
+        if let Some(why) = peak
+            .zip(limit)
+            .and_then(|(peak, limit)| memory::peak_over(peak, limit))
+        {
+            return Err(internal(format!("the transform worker {why}")));
         }
         match rows {
             Some(rows) if status.success() => {
@@ -205,7 +214,10 @@ pub async fn run_worker(args: WorkerArgs) -> Result<()> {
     };
     let mut stdout = std::io::stdout().lock();
     let said = match &outcome {
-        Ok(rows) => writeln!(stdout, "scored {rows}\nrows {rows}"),
+        Ok(rows) => {
+            let peak = memory::own_peak_bytes().unwrap_or(0);
+            writeln!(stdout, "scored {rows}\npeak {peak}\nrows {rows}")
+        }
         Err(e) => writeln!(stdout, "failed {}", e.to_string().replace('\n', " ")),
     };
     said.and_then(|()| stdout.flush()).map_err(Error::Parent)?;

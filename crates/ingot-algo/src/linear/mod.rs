@@ -71,13 +71,7 @@ impl Algorithm for LinearLearner {
     }
 
     fn load(&self, manifest: &Manifest, payload: &[u8]) -> Result<Box<dyn Estimator>> {
-        if manifest.algorithm_version > VERSION {
-            return Err(Error::UnsupportedAlgorithmVersion {
-                algorithm: NAME.to_string(),
-                found: manifest.algorithm_version,
-                supported: VERSION,
-            });
-        }
+        crate::check_version(manifest, NAME, VERSION)?;
         Ok(Box::new(LinearModel::from_payload(payload)?))
     }
 }
