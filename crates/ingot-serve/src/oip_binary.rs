@@ -180,11 +180,8 @@ fn decode(name: &str, datatype: &str, data: &[u8]) -> Result<Vec<Value>> {
         )));
     }
     let value = |b: &[u8]| -> Value {
-        let a = |n: usize| -> [u8; 8] {
-            let mut out = [0; 8];
-            out[..n].copy_from_slice(&b[..n]);
-            out
-        };
+        // Chunks are exactly `width` bytes, so the fixed-size reads below cannot fail.
+        let eight = || <[u8; 8]>::try_from(b).unwrap_or_default();
         match datatype {
             "BOOL" => Value::Bool(b[0] != 0),
             "INT8" => (b[0] as i8).into(),
@@ -195,9 +192,9 @@ fn decode(name: &str, datatype: &str, data: &[u8]) -> Result<Vec<Value>> {
             "INT32" => i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
             "UINT32" => u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
             "FP32" => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).into(),
-            "INT64" => i64::from_le_bytes(a(8)).into(),
-            "UINT64" => u64::from_le_bytes(a(8)).into(),
-            _ => f64::from_le_bytes(a(8)).into(),
+            "INT64" => i64::from_le_bytes(eight()).into(),
+            "UINT64" => u64::from_le_bytes(eight()).into(),
+            _ => f64::from_le_bytes(eight()).into(),
         }
     };
     Ok(data.chunks_exact(width).map(value).collect())

@@ -301,7 +301,7 @@ async fn oip_version_ready(
     State(state): State<AppState>,
     ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state.platform.oip_variant(&name, &version)?;
+    state.platform.oip_variant(&name, &version).await?;
     state.platform.ping(&name).await?;
     Ok(Json(
         json!({"name": name, "version": version, "ready": true}),
@@ -325,7 +325,7 @@ async fn oip_version_infer(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let variant = state.platform.oip_variant(&name, &version)?;
+    let variant = state.platform.oip_variant(&name, &version).await?;
     infer_on(&state, &name, Some(variant), &headers, body).await
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ingot_artifacts::ArtifactStore;
-use ingot_core::endpoint_config::VariantConfig;
+use ingot_core::endpoint_config::{ModelStep, VariantConfig};
 use ingot_core::records::Endpoint;
 use ingot_core::{validate_name, EndpointConfig, EndpointStatus};
 use ingot_serve::batch_transform::TransformRunner;
@@ -401,12 +401,7 @@ impl Platform {
         if let Some(version) = version {
             variant_serving(&live, version)?;
         }
-        let versions: Vec<String> = live
-            .variants
-            .iter()
-            .filter_map(|v| v.config.steps.last())
-            .map(|s| format!("{}:{}", s.model, s.version))
-            .collect();
+        let versions: Vec<String> = served_steps(&live).map(|(_, step)| label(step)).collect();
         let schema = match live.variants.first().and_then(|v| v.config.steps.first()) {
             Some(step) => {
                 self.store
@@ -420,12 +415,9 @@ impl Platform {
     }
 
     /// The production variant an OIP `versions/{version}` path names (see `variant_serving`).
-    pub fn oip_variant(&self, name: &str, version: &str) -> Result<String> {
+    pub async fn oip_variant(&self, name: &str, version: &str) -> Result<String> {
         let Some(live) = self.serving.live.get(name) else {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("endpoint {name} is not serving"),
-            ));
+            return Err(self.not_serving(name).await);
         };
         variant_serving(&live, version)
     }
@@ -497,53 +489,58 @@ impl Platform {
     }
 }
 
+/// Each production variant's name with the model version its last step serves.
+fn served_steps(live: &LiveEndpoint) -> impl Iterator<Item = (&str, &ModelStep)> {
+    live.variants
+        .iter()
+        .filter_map(|v| Some((v.config.name.as_str(), v.config.steps.last()?)))
+}
+
+/// `MODEL:VERSION`, as OIP metadata lists a served version.
+fn label(step: &ModelStep) -> String {
+    format!("{}:{}", step.model, step.version)
+}
+
 /// The production variant whose last step is model version `version`: `MODEL:VERSION` as the
 /// OIP metadata lists it, or the bare number when one variant's model has it.
 fn variant_serving(live: &LiveEndpoint, version: &str) -> Result<String> {
-    let served: Vec<(String, String, i64)> = live
-        .variants
-        .iter()
-        .filter_map(|v| {
-            let step = v.config.steps.last()?;
-            Some((v.config.name.clone(), step.model.clone(), step.version))
-        })
-        .collect();
-    let matches: Vec<&(String, String, i64)> = served
-        .iter()
-        .filter(|(_, model, number)| {
-            version == format!("{model}:{number}") || version == number.to_string()
-        })
-        .collect();
+    let named = |step: &ModelStep| {
+        let number = step.version.to_string();
+        version == number
+            || version
+                .strip_prefix(step.model.as_str())
+                .and_then(|rest| rest.strip_prefix(':'))
+                == Some(number.as_str())
+    };
+    let matches: Vec<(&str, &ModelStep)> =
+        served_steps(live).filter(|(_, step)| named(step)).collect();
     match matches.as_slice() {
         // One variant, or several with the same model version (the first answers).
-        [(variant, model, number), rest @ ..]
-            if rest.iter().all(|(_, m, n)| (m, n) == (model, number)) =>
-        {
-            Ok(variant.clone())
+        [(variant, step), rest @ ..] if rest.iter().all(|(_, other)| other == step) => {
+            Ok(variant.to_string())
         }
-        [] => Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "endpoint {} serves no model version {version:?}; it serves {}",
-                live.name,
-                if served.is_empty() {
-                    "models chosen per request (multi-model)".to_string()
-                } else {
-                    served
-                        .iter()
-                        .map(|(_, model, number)| format!("{model}:{number}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            ),
-        )),
+        [] => {
+            let served: Vec<String> = served_steps(live).map(|(_, step)| label(step)).collect();
+            Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "endpoint {} serves no model version {version:?}; it serves {}",
+                    live.name,
+                    if served.is_empty() {
+                        "models chosen per request (multi-model)".to_string()
+                    } else {
+                        served.join(", ")
+                    }
+                ),
+            ))
+        }
         several => Err(Error::bad_input(format!(
             "version {version:?} of endpoint {} is ambiguous: variants {} serve different \
              models with that number; name it as MODEL:VERSION",
             live.name,
             several
                 .iter()
-                .map(|(variant, _, _)| variant.as_str())
+                .map(|(variant, _)| *variant)
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
