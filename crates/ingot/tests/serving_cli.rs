@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{shapes_csv, Server};
+use support::Server;
 
 fn invoke(server: &Server, endpoint: &str, token: &str, body: &str) -> (u16, String, String) {
     let url = format!("{}/endpoints/{endpoint}/invocations", server.url);
@@ -50,30 +50,9 @@ async fn invoke_async(
 fn deploy_update_show_keys_and_transform_through_the_cli() {
     let home = tempfile::tempdir().unwrap();
     let server = Server::start(home.path());
-    let data = home.path().join("shapes.csv");
-    std::fs::write(&data, shapes_csv(300)).unwrap();
-    server.ok(&[
-        "dataset",
-        "create",
-        "shapes",
-        "--file",
-        data.to_str().unwrap(),
-    ]);
+    server.upload_shapes();
     for l2 in ["0", "1"] {
-        server.ok(&[
-            "train",
-            "--dataset",
-            "shapes",
-            "--target",
-            "y",
-            "--algorithm",
-            "linear-learner",
-            "--hp",
-            &format!("l2={l2}"),
-            "--model",
-            "shapes",
-            "--wait",
-        ]);
+        server.train_on_shapes("shapes", &["--hp", &format!("l2={l2}")]);
     }
     let admin = server.admin_token();
 

@@ -295,20 +295,7 @@ fn tritonclient_infers_with_binary_and_json_tensors() {
     let home = tempfile::tempdir().unwrap();
     let server = Server::start(home.path());
     server.train_shapes("shapes");
-    server.ok(&[
-        "train",
-        "--dataset",
-        "shapes",
-        "--target",
-        "y",
-        "--algorithm",
-        "linear-learner",
-        "--hp",
-        "l2=5",
-        "--model",
-        "shapes",
-        "--wait",
-    ]);
+    server.train_on_shapes("shapes", &["--hp", "l2=5"]);
     server.ok(&["deploy", "shapes:1", "--endpoint", "oip", "--wait"]);
     server.ok(&[
         "endpoint",

@@ -119,6 +119,13 @@ impl Server {
     /// Writes 300 rows of [`shapes_csv`] to `HOME/shapes.csv`, uploads them as dataset `shapes`, and trains the linear learner
     /// on it as model `model`, waiting for the job.
     pub fn train_shapes(&self, model: &str) {
+        self.upload_shapes();
+        self.train_on_shapes(model, &[]);
+    }
+
+    /// Writes 300 rows of [`shapes_csv`] to `HOME/shapes.csv` and uploads them as dataset
+    /// `shapes`.
+    pub fn upload_shapes(&self) {
         let data = self.home.join("shapes.csv");
         std::fs::write(&data, shapes_csv(300)).unwrap();
         self.ok(&[
@@ -128,7 +135,12 @@ impl Server {
             "--file",
             data.to_str().unwrap(),
         ]);
-        self.ok(&[
+    }
+
+    /// Trains the linear learner on dataset `shapes` (with `more` flags, e.g. `--hp l2=5`) as
+    /// the next version of model `model`, waiting for the job.
+    pub fn train_on_shapes(&self, model: &str, more: &[&str]) {
+        let mut args = vec![
             "train",
             "--dataset",
             "shapes",
@@ -139,7 +151,9 @@ impl Server {
             "--model",
             model,
             "--wait",
-        ]);
+        ];
+        args.extend_from_slice(more);
+        self.ok(&args);
     }
 
     /// The server process's id.
