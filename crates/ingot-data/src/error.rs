@@ -74,6 +74,10 @@ pub enum Error {
     /// A schema column is absent from the input.
     #[error("missing column {column:?}")]
     MissingColumn { column: String },
+    /// Schema columns that no JSON row gives (a key absent from some rows is a null; absent
+    /// from all of them, it is most likely misspelled or forgotten).
+    #[error("{}", unnamed_columns_message(columns))]
+    UnnamedColumns { columns: Vec<String> },
     /// A column cannot be converted to the requested type.
     #[error("column {column:?}: cannot convert {from} to {to}: {detail}")]
     Conversion {
@@ -109,6 +113,26 @@ impl From<arrow_schema::ArrowError> for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Shortens a value quoted in an error message so huge fields don't flood logs.
+/// "no row names column \"a\"", or the first few of several names and how many more.
+fn unnamed_columns_message(columns: &[String]) -> String {
+    const LISTED: usize = 8;
+    let mut names = columns
+        .iter()
+        .take(LISTED)
+        .map(|c| format!("{c:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if columns.len() > LISTED {
+        names.push_str(&format!(" and {} more", columns.len() - LISTED));
+    }
+    let (noun, pronoun) = if columns.len() == 1 {
+        ("column", "it")
+    } else {
+        ("columns", "them")
+    };
+    format!("missing {noun} {names}: no row names {pronoun}; send null for a missing value")
+}
+
 pub(crate) fn excerpt(value: &str) -> String {
     const MAX: usize = 80;
     if value.chars().count() <= MAX {

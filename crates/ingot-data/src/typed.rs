@@ -187,18 +187,21 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 }
 
 /// Reads JSON rows against a known schema. Each row is an object (matched by name; extra keys
-/// ignored, absent keys null) or an array of `schema.len()` values in schema order. Strings are
-/// parsed like CSV text, so `"3"` fits an integer column and `"NA"` is null.
+/// ignored, absent keys null) or an array of `schema.len()` values in schema order. A column
+/// that no row gives is refused rather than read as all null: it is most often a typo.
+/// Strings are parsed like CSV text, so `"3"` fits an integer column and `"NA"` is null.
 pub fn read_json_rows(rows: &[Value], schema: &Schema) -> Result<RecordBatch> {
     let mut builders: Vec<ColumnBuilder> = schema
         .fields
         .iter()
         .map(|f| ColumnBuilder::new(f.column_type, rows.len(), 0))
         .collect();
+    let mut named = vec![false; schema.len()];
     for (row, value) in rows.iter().enumerate() {
         match value {
             Value::Object(_) => {}
-            Value::Array(items) if items.len() == schema.len() => {}
+            // An array row gives every column by position.
+            Value::Array(items) if items.len() == schema.len() => named.fill(true),
             Value::Array(items) => {
                 return Err(Error::RowLength {
                     row,
@@ -215,7 +218,13 @@ pub fn read_json_rows(rows: &[Value], schema: &Schema) -> Result<RecordBatch> {
         }
         for (i, (field, builder)) in schema.fields.iter().zip(&mut builders).enumerate() {
             let cell = match value {
-                Value::Object(map) => map.get(&field.name).unwrap_or(&Value::Null),
+                Value::Object(map) => match map.get(&field.name) {
+                    Some(cell) => {
+                        named[i] = true;
+                        cell
+                    }
+                    None => &Value::Null,
+                },
                 Value::Array(items) => &items[i],
                 _ => &Value::Null,
             };
@@ -228,6 +237,16 @@ pub fn read_json_rows(rows: &[Value], schema: &Schema) -> Result<RecordBatch> {
                 });
             }
         }
+    }
+    if !rows.is_empty() && named.contains(&false) {
+        let columns = schema
+            .fields
+            .iter()
+            .zip(&named)
+            .filter(|(_, named)| !**named)
+            .map(|(field, _)| field.name.clone())
+            .collect();
+        return Err(Error::UnnamedColumns { columns });
     }
     let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
     assemble(schema, columns, rows.len())
@@ -511,8 +530,39 @@ mod tests {
     }
 
     #[test]
+    fn json_columns_no_object_row_names_are_refused() {
+        // A key absent from some rows is a null; absent from every row, it is refused by name.
+        let rows = vec![
+            json!({"Age": 1, "score": 2, "nme": "typo", "ok": true}),
+            json!({"Age": 2, "at": null}),
+        ];
+        let err = read_json_rows(&rows, &schema()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "missing column \"name\": no row names it; send null for a missing value"
+        );
+        let err = read_json_rows(&[json!({"Age": 1})], &schema()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::UnnamedColumns {
+                columns: vec!["score".into(), "name".into(), "ok".into(), "at".into()]
+            }
+        );
+        assert!(err
+            .to_string()
+            .starts_with("missing columns \"score\", \"name\", \"ok\", \"at\": no row names them"));
+        let many: Vec<String> = (0..11).map(|i| format!("c{i}")).collect();
+        let text = Error::UnnamedColumns { columns: many }.to_string();
+        assert!(text.contains("\"c7\" and 3 more:"), "{text}");
+        // A row given as an array names every column by position.
+        let rows = vec![json!([1, null, null, null, null]), json!({"Age": 2})];
+        assert!(read_json_rows(&rows, &schema()).is_ok());
+    }
+
+    #[test]
     fn json_nested_values_fit_string_columns() {
-        let rows = vec![json!({"Age": 1, "name": {"k": [1, 2]}})];
+        let rows =
+            vec![json!({"Age": 1, "score": null, "name": {"k": [1, 2]}, "ok": null, "at": null})];
         let b = read_json_rows(&rows, &schema()).unwrap();
         assert_eq!(b.column(2).as_string::<i32>().value(0), "{\"k\":[1,2]}");
     }

@@ -127,6 +127,20 @@ async fn dataset_to_job_to_model_to_endpoint_to_predictions() {
         .await;
     assert_eq!(records.status, StatusCode::OK);
     assert!(records.content_type.starts_with("text/csv"));
+    // A key absent from one record is a null; a column no record gives is a 400 naming it.
+    let misspelled = app
+        .invoke(
+            "shapes-ep",
+            "application/json",
+            None,
+            r#"{"dataframe_records": [{"x": 2.5, "colour": "red", "sise": 3}]}"#,
+        )
+        .await;
+    assert_eq!(misspelled.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        misspelled.json()["error"]["message"],
+        "missing column \"size\": no row names it; send null for a missing value"
+    );
     let with_header = app
         .invoke(
             "shapes-ep",
