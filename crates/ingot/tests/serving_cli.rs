@@ -532,4 +532,18 @@ fn autoscaling_the_concurrency_cap_and_the_scaling_history_through_the_cli() {
             "{stderr}"
         );
     }
+    // Deploy reads the batching flags as update does: a delay alone is refused, not ignored.
+    let output = server.cli(&[
+        "deploy",
+        "shapes",
+        "--endpoint",
+        "delayed",
+        "--max-delay-us",
+        "500",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("give --max-batch-size too"),
+        "{stderr}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The command-line pieces that build or change an `EndpointConfig`: model references and
-//! variant specs, the autoscaling flags `ingot deploy` and `ingot endpoint update` share, and
-//! the flags only an update takes (batching, timeout and concurrency-cap changes, turning
-//! autoscaling off).
+//! variant specs, the autoscaling, timeout, concurrency-cap and batching flags `ingot deploy`
+//! and `ingot endpoint update` share, and the flags only an update takes (turning autoscaling
+//! or batching off).
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
@@ -68,18 +68,16 @@ impl ScalingFlags {
     }
 }
 
-/// What `ingot endpoint update` can change besides variants, shadow and capture.
+/// The timeout, concurrency cap and dynamic batching, as `ingot deploy` and `ingot endpoint
+/// update` take them: each flag changes its own setting of the configuration it is given.
 #[derive(Debug, Default, Args)]
-pub struct UpdateSettingsFlags {
-    #[command(flatten)]
-    pub scaling: ScalingFlags,
-    /// Stop autoscaling (each variant keeps the replicas it runs, within its range)
-    #[arg(long, conflicts_with_all = ["target_invocations", "target_concurrency", "scale_out_cooldown_secs", "scale_in_cooldown_secs"])]
-    pub no_autoscaling: bool,
-    /// Fail an invocation with 504 when its answer takes longer than this
+pub struct ServingFlags {
+    /// Fail an invocation with 504 when its answer takes longer than this (default 60 s,
+    /// 3600 s for async endpoints)
     #[arg(long, value_name = "SECS")]
     pub invocation_timeout_secs: Option<u64>,
-    /// Answer at most this many requests at once; more get 429 `throttled` (0 removes the cap)
+    /// Answer at most this many requests at once over the endpoint; more get 429 `throttled`
+    /// (serverless' MaxConcurrency; 0 means no cap)
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<u32>,
     /// Dynamic batching: most rows per batch
@@ -88,19 +86,11 @@ pub struct UpdateSettingsFlags {
     /// Dynamic batching: longest wait for company, in microseconds [default: 1000]
     #[arg(long, value_name = "MICROS")]
     pub max_delay_us: Option<u64>,
-    /// Turn dynamic batching off
-    #[arg(long, conflicts_with_all = ["max_batch_size", "max_delay_us"])]
-    pub no_batching: bool,
 }
 
-impl UpdateSettingsFlags {
-    /// Applies the flags to a configuration read from the server.
+impl ServingFlags {
+    /// Applies the flags to `config` (a new one, or one read from the server).
     pub fn apply(&self, config: &mut EndpointConfig) -> Result<()> {
-        config.autoscaling = if self.no_autoscaling {
-            None
-        } else {
-            self.scaling.apply(config.autoscaling.take())?
-        };
         if let Some(secs) = self.invocation_timeout_secs {
             config.invocation_timeout_secs = Some(secs);
         }
@@ -108,9 +98,6 @@ impl UpdateSettingsFlags {
             Some(0) => config.max_concurrency = None,
             Some(cap) => config.max_concurrency = Some(cap),
             None => {}
-        }
-        if self.no_batching {
-            config.batching = None;
         }
         match (self.max_batch_size, self.max_delay_us, &mut config.batching) {
             (None, None, _) => {}
@@ -129,6 +116,36 @@ impl UpdateSettingsFlags {
             }
         }
         Ok(())
+    }
+}
+
+/// What `ingot endpoint update` can change besides variants, shadow and capture.
+#[derive(Debug, Default, Args)]
+pub struct UpdateSettingsFlags {
+    #[command(flatten)]
+    pub scaling: ScalingFlags,
+    /// Stop autoscaling (each variant keeps the replicas it runs, within its range)
+    #[arg(long, conflicts_with_all = ["target_invocations", "target_concurrency", "scale_out_cooldown_secs", "scale_in_cooldown_secs"])]
+    pub no_autoscaling: bool,
+    #[command(flatten)]
+    pub serving: ServingFlags,
+    /// Turn dynamic batching off
+    #[arg(long, conflicts_with_all = ["max_batch_size", "max_delay_us"])]
+    pub no_batching: bool,
+}
+
+impl UpdateSettingsFlags {
+    /// Applies the flags to a configuration read from the server.
+    pub fn apply(&self, config: &mut EndpointConfig) -> Result<()> {
+        config.autoscaling = if self.no_autoscaling {
+            None
+        } else {
+            self.scaling.apply(config.autoscaling.take())?
+        };
+        if self.no_batching {
+            config.batching = None;
+        }
+        self.serving.apply(config)
     }
 }
 
@@ -256,8 +273,12 @@ mod tests {
     fn update_flags_change_batching_timeout_and_autoscaling() {
         let mut config = EndpointConfig::single("m", 1);
         let flags = UpdateSettingsFlags {
-            max_batch_size: Some(32),
-            invocation_timeout_secs: Some(5),
+            serving: ServingFlags {
+                max_batch_size: Some(32),
+                invocation_timeout_secs: Some(5),
+                max_concurrency: Some(8),
+                ..Default::default()
+            },
             ..Default::default()
         };
         flags.apply(&mut config).unwrap();
@@ -269,8 +290,13 @@ mod tests {
             })
         );
         assert_eq!(config.invocation_timeout_secs, Some(5));
+        assert_eq!(config.max_concurrency, Some(8));
         let delay = UpdateSettingsFlags {
-            max_delay_us: Some(250),
+            serving: ServingFlags {
+                max_delay_us: Some(250),
+                max_concurrency: Some(0),
+                ..Default::default()
+            },
             ..Default::default()
         };
         delay.apply(&mut config).unwrap();
@@ -281,6 +307,7 @@ mod tests {
                 .map(|b| (b.max_batch_size, b.max_delay_us)),
             Some((32, 250))
         );
+        assert_eq!(config.max_concurrency, None, "0 removes the cap");
         let off = UpdateSettingsFlags {
             no_batching: true,
             ..Default::default()

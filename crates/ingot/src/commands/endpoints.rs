@@ -6,8 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use ingot_core::endpoint_config::{
-    AutoscalingConfig, BatchingConfig, DataCaptureConfig, EndpointMode, ModelStep,
-    MultiModelConfig, ShadowConfig,
+    AutoscalingConfig, DataCaptureConfig, EndpointMode, ModelStep, MultiModelConfig, ShadowConfig,
 };
 use ingot_core::EndpointConfig;
 use ingot_protocol::{
@@ -17,7 +16,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::endpoint_flags::{
-    describe_autoscaling, parse_variant, step, ScalingFlags, UpdateSettingsFlags,
+    describe_autoscaling, parse_variant, step, ScalingFlags, ServingFlags, UpdateSettingsFlags,
 };
 use super::latency_plot::{self, duration};
 use crate::client::Client;
@@ -49,22 +48,10 @@ pub struct DeployArgs {
     /// Stop and restart a replica whose resident memory passes this many MiB
     #[arg(long, value_name = "MIB")]
     pub memory_limit_mib: Option<u64>,
-    /// Fail an invocation with 504 when its answer takes longer than this (default 60 s,
-    /// 3600 s for --async)
-    #[arg(long, value_name = "SECS")]
-    pub invocation_timeout_secs: Option<u64>,
-    /// Answer at most this many requests at once over the endpoint; more get 429 `throttled`
-    /// (serverless' MaxConcurrency)
-    #[arg(long, value_name = "N")]
-    pub max_concurrency: Option<u32>,
     #[command(flatten)]
     pub scaling: ScalingFlags,
-    /// Dynamic batching: most rows per batch (with --max-delay-us)
-    #[arg(long)]
-    pub max_batch_size: Option<u32>,
-    /// Dynamic batching: longest wait for company, in microseconds
-    #[arg(long, default_value_t = 1000)]
-    pub max_delay_us: u64,
+    #[command(flatten)]
+    pub serving: ServingFlags,
     /// Serve every registered model whose name starts with this prefix, chosen per request
     /// by the X-Ingot-Target-Model header
     #[arg(long)]
@@ -250,21 +237,10 @@ fn apply_deploy_flags(mut config: EndpointConfig, args: &DeployArgs) -> Result<E
         });
     }
     config.autoscaling = args.scaling.apply(config.autoscaling.take())?;
-    if let Some(size) = args.max_batch_size {
-        config.batching = Some(BatchingConfig {
-            max_batch_size: size,
-            max_delay_us: args.max_delay_us,
-        });
-    }
     if args.asynchronous {
         config.mode = EndpointMode::Async;
     }
-    if let Some(secs) = args.invocation_timeout_secs {
-        config.invocation_timeout_secs = Some(secs);
-    }
-    if let Some(cap) = args.max_concurrency {
-        config.max_concurrency = Some(cap);
-    }
+    args.serving.apply(&mut config)?;
     if let Some(background) = &args.explain_background {
         let (dataset, version) = match background.split_once(':') {
             None => (background.clone(), None),
