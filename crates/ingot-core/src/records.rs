@@ -164,6 +164,18 @@ pub struct Endpoint {
     pub updated_at: TimestampMillis,
 }
 
+/// One change of a variant's replica count, as `ingot endpoint show` lists it. The server
+/// keeps the last few per variant, across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingEvent {
+    /// When it happened, in milliseconds since the Unix epoch.
+    pub at: TimestampMillis,
+    pub from: u32,
+    pub to: u32,
+    /// Why, in words: the measured metric and the target, or the rule that applied.
+    pub reason: String,
+}
+
 /// A data-plane key of one endpoint; only its sha256 hash is stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointKey {

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use ingot_core::endpoint_config::ScalingMetric;
-use serde::{Deserialize, Serialize};
 
 /// What the scaler knows about one variant at one tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,16 +48,7 @@ pub struct Scaling {
     pub cause: ScalingCause,
 }
 
-/// One change of a variant's replica count, as `ingot endpoint show` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScalingEvent {
-    /// When it happened, in milliseconds since the Unix epoch.
-    pub at: i64,
-    pub from: u32,
-    pub to: u32,
-    /// Why, in words: the measured metric and the target, or the rule that applied.
-    pub reason: String,
-}
+pub use ingot_core::records::ScalingEvent;
 
 /// The replica count to run, or `None` to leave it alone.
 pub fn desired_replicas(input: &ScalingInput) -> Option<Scaling> {

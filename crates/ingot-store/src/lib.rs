@@ -26,7 +26,7 @@ mod tests;
 use ingot_core::records::{
     ApiToken, AsyncInvocation, AsyncStatus, DatasetSummary, DatasetVersion, Endpoint, EndpointKey,
     Job, LogLine, MetricPoint, ModelSummary, ModelVersion, MonitoringExecution, MonitoringSchedule,
-    NewDatasetVersion, NewModelVersion, TrainingSpec, TransformJob,
+    NewDatasetVersion, NewModelVersion, ScalingEvent, TrainingSpec, TransformJob,
 };
 use ingot_core::{EndpointConfig, EndpointStatus, JobStatus, Metrics, TimestampMillis};
 
@@ -130,8 +130,19 @@ pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
         status: EndpointStatus,
         failure_reason: Option<&str>,
     ) -> Result<Endpoint>;
-    /// Deletes an endpoint; `NotFound` if absent.
+    /// Deletes an endpoint (with its keys and scaling history); `NotFound` if absent.
     async fn delete_endpoint(&self, name: &str) -> Result<()>;
+    /// Appends replica-count changes of one variant, oldest first, and keeps only its newest
+    /// `keep`; `NotFound` without the endpoint.
+    async fn record_scaling_events(
+        &self,
+        endpoint: &str,
+        variant: &str,
+        events: &[ScalingEvent],
+        keep: usize,
+    ) -> Result<()>;
+    /// The kept replica-count changes of one variant, oldest first.
+    async fn scaling_events(&self, endpoint: &str, variant: &str) -> Result<Vec<ScalingEvent>>;
 
     /// Stores a data-plane key of an endpoint (only its hash).
     async fn create_endpoint_key(&self, key: &EndpointKey) -> Result<()>;

@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "transform_memory",
         include_str!("../migrations/0007_transform_memory.sql"),
     ),
+    (
+        8,
+        "scaling_events",
+        include_str!("../migrations/0008_scaling_events.sql"),
+    ),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

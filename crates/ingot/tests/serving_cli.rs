@@ -381,6 +381,27 @@ fn a_replica_that_stops_answering_gets_a_504_and_is_replaced() {
     assert!(!server.replica_pids().contains(&replicas[0]));
 }
 
+/// `(from, to, reason)` of each kept replica-count change of an endpoint's first variant.
+fn scaling_history(server: &Server, endpoint: &str) -> Vec<(u64, u64, String)> {
+    let live = server.json(&["endpoint", "show", endpoint]);
+    live["variants"][0]["scaling_events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| {
+                    let n = |key: &str| e[key].as_u64().unwrap();
+                    (
+                        n("from"),
+                        n("to"),
+                        e["reason"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn autoscaling_the_concurrency_cap_and_the_scaling_history_through_the_cli() {
     let home = tempfile::tempdir().unwrap();
@@ -413,22 +434,7 @@ fn autoscaling_the_concurrency_cap_and_the_scaling_history_through_the_cli() {
     );
     // A request cold-starts a replica; a second of quiet sends the variant back to zero.
     assert_eq!(invoke(&server, "elastic", &admin, "1.5,red\n").0, 200);
-    let reasons = || -> Vec<(u64, u64, String)> {
-        let live = server.json(&["endpoint", "show", "elastic"]);
-        live["variants"][0]["scaling_events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let n = |key: &str| e[key].as_u64().unwrap();
-                (
-                    n("from"),
-                    n("to"),
-                    e["reason"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let reasons = || scaling_history(&server, "elastic");
     let started = std::time::Instant::now();
     let mut events = reasons();
     while !events.iter().any(|(from, to, _)| (*from, *to) == (1, 0))
@@ -532,6 +538,20 @@ fn autoscaling_the_concurrency_cap_and_the_scaling_history_through_the_cli() {
             "{stderr}"
         );
     }
+    // The history outlives the server: after a SIGKILL and a restart on the same home,
+    // the endpoint lists the same changes with the same reasons.
+    let before = scaling_history(&server, "elastic");
+    assert!(before.len() >= 2, "{before:?}");
+    server.kill();
+    let server = Server::start(home.path());
+    let started = std::time::Instant::now();
+    let mut after = scaling_history(&server, "elastic");
+    while after != before && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        after = scaling_history(&server, "elastic");
+    }
+    assert_eq!(after, before);
+
     // Deploy reads the batching flags as update does: a delay alone is refused, not ignored.
     let output = server.cli(&[
         "deploy",

@@ -2,7 +2,8 @@
 //! minute, or the mean requests in flight since the last tick), ask the pure
 //! policy (`ingot_serve::autoscale`) for a replica count, and scale the pool. Async endpoints
 //! without a policy of their own still scale to zero when idle (if their minimum is 0). Each
-//! change is kept with its reason, and so is a cold start a request made between two ticks.
+//! change is kept with its reason, and so is a cold start a request made between two ticks:
+//! the last few in memory for `ingot endpoint show`, and in the store across restarts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use ingot_core::endpoint_config::{AutoscalingConfig, EndpointMode, ScalingMetric};
 use ingot_serve::autoscale::{desired_replicas, reason, ScalingEvent, ScalingInput};
 
-use super::live::LiveVariant;
+use super::live::{LiveVariant, KEPT_SCALING_EVENTS};
 use crate::Platform;
 
 /// The policy async endpoints get when they have none: scale with traffic, idle to zero.
@@ -49,7 +50,8 @@ impl Platform {
                 (None, EndpointMode::RealTime) => continue,
             };
             for variant in live.all_variants() {
-                if let Err(e) = scale_variant(variant, &policy).await {
+                let mut events = Vec::new();
+                if let Err(e) = scale_variant(variant, &policy, &mut events).await {
                     tracing::warn!(
                         endpoint = %live.name,
                         variant = %variant.config.name,
@@ -57,14 +59,30 @@ impl Platform {
                         "autoscaling failed"
                     );
                 }
+                let kept = self
+                    .store
+                    .record_scaling_events(
+                        &live.name,
+                        &variant.config.name,
+                        &events,
+                        KEPT_SCALING_EVENTS,
+                    )
+                    .await;
+                if let Err(e) = kept {
+                    tracing::warn!(endpoint = %live.name, variant = %variant.config.name,
+                        error = %e, "cannot keep the scaling history");
+                }
             }
         }
     }
 }
 
+/// Scales one variant if its policy says so; the changes it notes (a cold start since the last
+/// tick, then its own) are kept in its state and pushed to `events`.
 async fn scale_variant(
     variant: &LiveVariant,
     policy: &AutoscalingConfig,
+    events: &mut Vec<ScalingEvent>,
 ) -> ingot_serve::Result<()> {
     let now = Instant::now();
     let invocations = variant.metrics.invocations();
@@ -72,12 +90,14 @@ async fn scale_variant(
     let input = {
         let mut state = variant.scale_state();
         if state.seen_replicas == Some(0) && current > 0 {
-            state.record(ScalingEvent {
+            let event = ScalingEvent {
                 at: ingot_store::now_millis(),
                 from: 0,
                 to: current,
                 reason: "cold start: a request came while the variant was scaled to zero".into(),
-            });
+            };
+            state.record(event.clone());
+            events.push(event);
         }
         state.seen_replicas = Some(current);
         let elapsed = state
@@ -139,11 +159,13 @@ async fn scale_variant(
     }
     state.last_scaling = Some(now);
     state.seen_replicas = Some(scaling.replicas);
-    state.record(ScalingEvent {
+    let event = ScalingEvent {
         at: ingot_store::now_millis(),
         from: input.current,
         to: scaling.replicas,
         reason: why,
-    });
+    };
+    state.record(event.clone());
+    events.push(event);
     Ok(())
 }

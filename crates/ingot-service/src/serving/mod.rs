@@ -319,6 +319,15 @@ impl Platform {
                     format!("variant {} cannot start: {e}", variant.name),
                 )
             })?;
+        // A new pool (a new variant, a new range, or a restart) keeps the kept history.
+        let events = match self.store.scaling_events(endpoint, &variant.name).await {
+            Ok(events) => events.into(),
+            Err(e) => {
+                tracing::warn!(endpoint, variant = %variant.name, error = %e,
+                    "cannot read the scaling history");
+                Default::default()
+            }
+        };
         Ok(Arc::new(LiveVariant {
             config: variant.clone(),
             spec,
@@ -326,6 +335,7 @@ impl Platform {
             metrics,
             scale: std::sync::Mutex::new(ScaleState {
                 seen_replicas: Some(initial),
+                events,
                 ..Default::default()
             }),
         }))

@@ -1,9 +1,9 @@
-//! Endpoints and their serving configurations.
+//! Endpoints, their serving configurations and their variants' scaling history.
 
 use ingot_core::endpoint_config::ModelStep;
-use ingot_core::records::Endpoint;
+use ingot_core::records::{Endpoint, ScalingEvent};
 use ingot_core::{EndpointConfig, EndpointStatus};
-use sqlx::SqlitePool;
+use sqlx::{Row, SqlitePool};
 
 use super::begin_write;
 use super::rows::{self, ENDPOINT_COLUMNS};
@@ -175,4 +175,89 @@ pub(crate) async fn delete(pool: &SqlitePool, name: &str) -> Result<()> {
         return Err(Error::not_found("endpoint", name));
     }
     Ok(())
+}
+
+pub(crate) async fn record_scaling(
+    pool: &SqlitePool,
+    endpoint: &str,
+    variant: &str,
+    events: &[ScalingEvent],
+    keep: usize,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut tx = begin_write(pool).await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM endpoints WHERE name = ?")
+        .bind(endpoint)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(Error::not_found("endpoint", endpoint));
+    }
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(seq) FROM scaling_events WHERE endpoint = ? AND variant = ?",
+    )
+    .bind(endpoint)
+    .bind(variant)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut seq = last.unwrap_or(0);
+    for event in events {
+        seq += 1;
+        sqlx::query(
+            "INSERT INTO scaling_events (endpoint, variant, seq, at_millis, from_replicas, \
+             to_replicas, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(endpoint)
+        .bind(variant)
+        .bind(seq)
+        .bind(event.at)
+        .bind(i64::from(event.from))
+        .bind(i64::from(event.to))
+        .bind(&event.reason)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    sqlx::query("DELETE FROM scaling_events WHERE endpoint = ? AND variant = ? AND seq <= ?")
+        .bind(endpoint)
+        .bind(variant)
+        .bind(seq.saturating_sub(keep))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn scaling_events(
+    pool: &SqlitePool,
+    endpoint: &str,
+    variant: &str,
+) -> Result<Vec<ScalingEvent>> {
+    let rows = sqlx::query(
+        "SELECT at_millis, from_replicas, to_replicas, reason FROM scaling_events \
+         WHERE endpoint = ? AND variant = ? ORDER BY seq",
+    )
+    .bind(endpoint)
+    .bind(variant)
+    .fetch_all(pool)
+    .await?;
+    let count = |row: &sqlx::sqlite::SqliteRow, column: &str| -> Result<u32> {
+        let value: i64 = row.try_get(column)?;
+        u32::try_from(value).map_err(|_| Error::Corrupt {
+            what: format!("scaling event of {endpoint}/{variant}"),
+            reason: format!("{column} {value} is not a replica count"),
+        })
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(ScalingEvent {
+                at: row.try_get("at_millis")?,
+                from: count(row, "from_replicas")?,
+                to: count(row, "to_replicas")?,
+                reason: row.try_get("reason")?,
+            })
+        })
+        .collect()
 }

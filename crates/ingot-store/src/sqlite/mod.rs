@@ -33,7 +33,7 @@ use std::time::Duration;
 use ingot_core::records::{
     ApiToken, AsyncInvocation, AsyncStatus, DatasetSummary, DatasetVersion, Endpoint, EndpointKey,
     Job, LogLine, MetricPoint, ModelSummary, ModelVersion, MonitoringExecution, MonitoringSchedule,
-    NewDatasetVersion, NewModelVersion, TrainingSpec, TransformJob,
+    NewDatasetVersion, NewModelVersion, ScalingEvent, TrainingSpec, TransformJob,
 };
 use ingot_core::{EndpointConfig, EndpointStatus, JobStatus, Metrics};
 use sqlx::sqlite::{
@@ -381,6 +381,20 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_endpoint(&self, name: &str) -> Result<()> {
         endpoints::delete(&self.pool, name).await
+    }
+
+    async fn record_scaling_events(
+        &self,
+        endpoint: &str,
+        variant: &str,
+        events: &[ScalingEvent],
+        keep: usize,
+    ) -> Result<()> {
+        endpoints::record_scaling(&self.pool, endpoint, variant, events, keep).await
+    }
+
+    async fn scaling_events(&self, endpoint: &str, variant: &str) -> Result<Vec<ScalingEvent>> {
+        endpoints::scaling_events(&self.pool, endpoint, variant).await
     }
 
     async fn create_token(&self, token: &ApiToken) -> Result<()> {

@@ -1,6 +1,6 @@
 //! Models, endpoints and API tokens.
 
-use ingot_core::records::ApiToken;
+use ingot_core::records::{ApiToken, ScalingEvent};
 use ingot_core::EndpointStatus;
 
 use super::{memory_store, new_model};
@@ -132,6 +132,65 @@ async fn tokens_are_found_by_hash() {
         store.create_token(&same_hash).await,
         Err(Error::AlreadyExists { .. })
     ));
+}
+
+#[tokio::test]
+async fn scaling_history_keeps_the_newest_per_variant_and_goes_with_its_endpoint() {
+    let store = memory_store().await;
+    store.create_model_version(new_model("m")).await.unwrap();
+    store
+        .create_endpoint("ep", &ingot_core::EndpointConfig::single("m", 1))
+        .await
+        .unwrap();
+    let event = |i: u32| ScalingEvent {
+        at: 1_000 + i64::from(i),
+        from: i,
+        to: i + 1,
+        reason: format!("step {i}"),
+    };
+    let first: Vec<_> = (0..3).map(event).collect();
+    store
+        .record_scaling_events("ep", "primary", &first, 4)
+        .await
+        .unwrap();
+    store
+        .record_scaling_events("ep", "canary", &[event(9)], 4)
+        .await
+        .unwrap();
+    assert_eq!(store.scaling_events("ep", "primary").await.unwrap(), first);
+    // Past `keep`, the oldest go; the order stays oldest first.
+    let more: Vec<_> = (3..6).map(event).collect();
+    store
+        .record_scaling_events("ep", "primary", &more, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.scaling_events("ep", "primary").await.unwrap(),
+        (2..6).map(event).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.scaling_events("ep", "canary").await.unwrap(),
+        vec![event(9)]
+    );
+    assert!(matches!(
+        store
+            .record_scaling_events("nope", "primary", &first, 4)
+            .await,
+        Err(Error::NotFound {
+            kind: "endpoint",
+            ..
+        })
+    ));
+    store.delete_endpoint("ep").await.unwrap();
+    store
+        .create_endpoint("ep", &ingot_core::EndpointConfig::single("m", 1))
+        .await
+        .unwrap();
+    assert!(store
+        .scaling_events("ep", "primary")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
