@@ -12,6 +12,7 @@
 pub mod float32;
 pub mod lightgbm;
 pub mod model;
+pub mod ubjson;
 pub mod xgboost;
 
 use ingot_algo::{Error, Estimator, ImportOptions, Imported, ImportedRuntime, Result};
@@ -94,7 +95,7 @@ impl ImportedRuntime for XgboostRuntime {
     }
 
     fn description(&self) -> &'static str {
-        "XGBoost JSON model (gbtree or dart; regression, binary, count and multiclass objectives)"
+        "XGBoost JSON or UBJSON model (gbtree or dart; regression, binary, count and multiclass objectives)"
     }
 
     fn import(&self, bytes: &[u8], options: &ImportOptions) -> Result<Imported> {

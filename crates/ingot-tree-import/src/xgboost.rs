@@ -123,16 +123,20 @@ fn objective(name: &str) -> Result<(Link, Option<Task>, ToMargin)> {
     })
 }
 
-/// Parses a saved XGBoost JSON model.
+/// Parses a saved XGBoost model: JSON (`m.json`) or UBJSON (`m.ubj`, XGBoost's binary format).
 pub fn parse(bytes: &[u8]) -> Result<TreeEnsemble> {
-    let root: Value = serde_json::from_slice(bytes).map_err(|e| {
-        let hint = if bytes.first() == Some(&b'{') {
-            ""
-        } else {
-            " (is this a UBJSON or legacy binary model? save it with a .json file name)"
-        };
-        invalid(format!("not valid JSON: {e}{hint}"))
-    })?;
+    let root: Value = if crate::ubjson::looks_like_ubjson(bytes) {
+        crate::ubjson::decode(bytes).map_err(|e| invalid(format!("not valid UBJSON: {e}")))?
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| {
+            let hint = if bytes.first() == Some(&b'{') {
+                ""
+            } else {
+                " (is this a legacy binary model? save it as m.json or m.ubj)"
+            };
+            invalid(format!("not valid JSON: {e}{hint}"))
+        })?
+    };
     let learner = field(&root, "model", "learner")?;
     let params = field(learner, "learner", "learner_model_param")?;
     let path = "learner.learner_model_param";

@@ -208,13 +208,69 @@ fn dart_weights_scale_the_trees() {
     assert_eq!(values[0], 0.5 * 0.6f32 as f64);
 }
 
+/// Plain UBJSON (untyped containers, `L`-prefixed keys and strings) of a JSON value.
+fn to_ubjson(value: &Value) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, text: &str) {
+        out.push(b'L');
+        out.extend_from_slice(&(text.len() as i64).to_be_bytes());
+        out.extend_from_slice(text.as_bytes());
+    }
+    fn write(out: &mut Vec<u8>, value: &Value) {
+        match value {
+            Value::Null => out.push(b'Z'),
+            Value::Bool(b) => out.push(if *b { b'T' } else { b'F' }),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => {
+                    out.push(b'L');
+                    out.extend_from_slice(&i.to_be_bytes());
+                }
+                None => {
+                    out.push(b'D');
+                    out.extend_from_slice(&n.as_f64().unwrap().to_be_bytes());
+                }
+            },
+            Value::String(s) => {
+                out.push(b'S');
+                text(out, s);
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                items.iter().for_each(|item| write(out, item));
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                out.push(b'{');
+                for (key, item) in map {
+                    text(out, key);
+                    write(out, item);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+    let mut out = Vec::new();
+    write(&mut out, value);
+    out
+}
+
+#[test]
+fn a_ubjson_model_reads_as_its_json_twin() {
+    let model = stump("binary:logistic", "[5E-1]");
+    let from_json = parse(&serde_json::to_vec(&model).unwrap()).unwrap();
+    let from_ubjson = parse(&to_ubjson(&model)).unwrap();
+    assert_eq!(format!("{from_ubjson:?}"), format!("{from_json:?}"));
+}
+
 #[test]
 fn bad_files_are_refused_naming_the_problem() {
     let good = serde_json::to_vec(&stump("reg:squarederror", "[0E0]")).unwrap();
     let truncated = parse(&good[..good.len() / 2]).unwrap_err().to_string();
     assert!(truncated.contains("not valid JSON"), "{truncated}");
     let garbage = parse(b"\x00\x01binary").unwrap_err().to_string();
-    assert!(garbage.contains("UBJSON"), "{garbage}");
+    assert!(garbage.contains("legacy binary"), "{garbage}");
+    let ubjson = to_ubjson(&stump("reg:squarederror", "[0E0]"));
+    let damaged = parse(&ubjson[..ubjson.len() - 9]).unwrap_err().to_string();
+    assert!(damaged.contains("not valid UBJSON"), "{damaged}");
     let e = error(&stump("rank:pairwise", "[0E0]"));
     assert!(
         e.contains("learner.objective.name") && e.contains("rank:pairwise"),

@@ -2,7 +2,8 @@
 //! catalogue, loaded from their `INGOTMDL` bytes, and compared with XGBoost: predictions in
 //! output space, margins, XGBoost's own `pred_contribs` and `shap.TreeExplainer` values and
 //! expected values. Covers every supported objective, dart, parallel trees, split thresholds
-//! hit exactly (float32 rounding), named/typed features and categorical splits.
+//! hit exactly (float32 rounding), named/typed features and categorical splits, each saved
+//! both as JSON and as UBJSON.
 //! Runs when `INGOT_PEER_PYTHON` names a Python with xgboost and shap; otherwise skips.
 
 mod support;
@@ -24,6 +25,11 @@ fn xgboost_models_agree_with_xgboost_and_shap() {
     assert!(cases.len() >= 15);
     for case in &cases {
         check_case("xgboost", case, TOLERANCE);
+        // The same booster saved as UBJSON (`m.ubj`, what `mlflow.xgboost` logs) reads alike.
+        let mut binary = case.clone();
+        binary["path"] = case["ubj_path"].clone();
+        assert!(binary["path"].is_string(), "{}", case["name"]);
+        check_case("xgboost", &binary, TOLERANCE);
     }
     typed_features_and_tasks_reach_the_manifest(&cases);
 }

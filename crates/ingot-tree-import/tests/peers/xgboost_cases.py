@@ -32,6 +32,8 @@ def softmax(m):
 def case(name, booster, X, expected=None, feature_types=None, names=None):
     path = f"{OUT}/{name}.json"
     booster.save_model(path)
+    # The same booster in XGBoost's binary format (UBJSON), as `mlflow.xgboost` logs it.
+    booster.save_model(f"{OUT}/{name}.ubj")
     d = xgb.DMatrix(X, missing=np.nan, feature_names=names, feature_types=feature_types,
                     enable_categorical=feature_types is not None)
     pred = booster.predict(d).astype(np.float64)
@@ -44,6 +46,7 @@ def case(name, booster, X, expected=None, feature_types=None, names=None):
     entry = {
         "name": name,
         "path": path,
+        "ubj_path": f"{OUT}/{name}.ubj",
         "features": names or [f"f{i}" for i in range(X.shape[1])],
         "x": plain(X),
         "expected": (pred if expected is None else expected(pred, margin)).tolist(),
