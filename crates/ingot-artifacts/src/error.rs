@@ -15,6 +15,9 @@ pub enum Error {
     /// No object is stored under this named path.
     #[error("artifact path {path:?} not found")]
     PathNotFound { path: String },
+    /// A named object is larger than the caller reads into memory.
+    #[error("artifact {path:?} is {size} bytes, more than the {limit} read here")]
+    TooLarge { path: String, size: u64, limit: u64 },
     /// The bytes being streamed in could not be read (e.g. the client disconnected).
     #[error("artifact upload of {path:?} failed: {reason}")]
     Upload { path: String, reason: String },

@@ -88,6 +88,24 @@ impl ArtifactStore {
         }
     }
 
+    /// A whole named object in memory, for small files read by the server itself (an MLflow
+    /// model's files); `TooLarge` past `limit` bytes, `PathNotFound` if absent.
+    pub async fn read_named(&self, path: &str, limit: u64) -> Result<Bytes> {
+        let (size, mut stream) = self.get_named(path).await?;
+        if size > limit {
+            return Err(Error::TooLarge {
+                path: path.to_string(),
+                size,
+                limit,
+            });
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while let Some(chunk) = stream.try_next().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(bytes))
+    }
+
     /// The entries directly below a named directory (`None` lists the top of `runs/`), sorted
     /// by path. An absent directory lists as empty.
     pub async fn list_named(&self, dir: Option<&str>) -> Result<Vec<NamedEntry>> {

@@ -100,6 +100,7 @@ impl From<ingot_artifacts::Error> for Error {
                 ErrorKind::BadInput
             }
             ingot_artifacts::Error::PathNotFound { .. } => ErrorKind::NotFound,
+            ingot_artifacts::Error::TooLarge { .. } => ErrorKind::PayloadTooLarge,
             _ => ErrorKind::Internal,
         };
         Error::new(kind, e.to_string())

@@ -106,6 +106,14 @@ pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
     /// Registers a model version outside of training (e.g. an import), numbered like
     /// [`complete_job`](Self::complete_job) does.
     async fn create_model_version(&self, new: NewModelVersion) -> Result<ModelVersion>;
+    /// Gives version `version`, registered through MLflow, a native version under the same
+    /// number (made from its files) and links the two, in one transaction. `NotFound` without
+    /// that registry version; `AlreadyExists` if it already has a native version.
+    async fn adopt_registry_version(
+        &self,
+        new: NewModelVersion,
+        version: i64,
+    ) -> Result<ModelVersion>;
     /// All registered models with their latest version, by name.
     async fn list_models(&self) -> Result<Vec<ModelSummary>>;
     /// One version of a model, or its latest when `version` is `None`.

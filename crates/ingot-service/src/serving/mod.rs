@@ -119,7 +119,12 @@ impl Platform {
         version: Option<i64>,
     ) -> Result<Endpoint> {
         validate_name(name)?;
-        let model_version = self.store.model_version(model, version).await?;
+        // The latest of either registry: a newer version registered through MLflow wins.
+        let number = match version {
+            Some(number) => number,
+            None => self.model_detail(model, None).await?.version,
+        };
+        let model_version = self.servable_version(model, number).await?;
         self.deploy_config(
             name,
             EndpointConfig::single(&model_version.model, model_version.version),
@@ -136,10 +141,7 @@ impl Platform {
     ) -> Result<Endpoint> {
         validate_name(name)?;
         config.validate()?;
-        for step in config.steps() {
-            self.check_deploy_approval(&step.model, step.version)
-                .await?;
-        }
+        self.check_servable(&config).await?;
         let endpoint = self.store.create_endpoint(name, &config).await?;
         self.spawn_load(endpoint.clone());
         Ok(endpoint)
@@ -154,10 +156,7 @@ impl Platform {
         config: EndpointConfig,
     ) -> Result<Endpoint> {
         config.validate()?;
-        for step in config.steps() {
-            self.check_deploy_approval(&step.model, step.version)
-                .await?;
-        }
+        self.check_servable(&config).await?;
         let current = self.store.endpoint(name).await?;
         if current.config.mode != config.mode {
             return Err(Error::bad_input(
@@ -172,6 +171,17 @@ impl Platform {
             .set_endpoint_status(name, EndpointStatus::InService, None)
             .await?;
         Ok(endpoint)
+    }
+
+    /// Every model version of a configuration has a native version (versions registered
+    /// through MLflow get theirs now) and, where its model requires it, an approval.
+    async fn check_servable(&self, config: &EndpointConfig) -> Result<()> {
+        for step in config.steps() {
+            self.servable_version(&step.model, step.version).await?;
+            self.check_deploy_approval(&step.model, step.version)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Loads every recorded endpoint again after a start.
@@ -343,7 +353,10 @@ impl Platform {
 
     /// A model version resolved to its artifact and size.
     pub(crate) async fn resolve(&self, model: &str, version: Option<i64>) -> Result<ResolvedModel> {
-        let record = self.store.model_version(model, version).await?;
+        let record = match version {
+            Some(number) => self.servable_version(model, number).await?,
+            None => self.store.model_version(model, None).await?,
+        };
         let size_bytes = self.artifacts.size(&record.artifact_hash).await?;
         Ok(ResolvedModel {
             model: record.model,

@@ -96,10 +96,11 @@ impl Platform {
         if let Some(reason) = request.memory_limit_mib.and_then(invalid_memory_limit) {
             return Err(Error::bad_input(format!("memory_limit_mib {reason}")));
         }
-        let model = self
-            .store
-            .model_version(&request.model, request.model_version)
-            .await?;
+        let model = match request.model_version {
+            // A version registered through MLflow is made servable as for a deploy.
+            Some(number) => self.servable_version(&request.model, number).await?,
+            None => self.store.model_version(&request.model, None).await?,
+        };
         let dataset = self
             .store
             .dataset_version(&request.dataset, request.dataset_version)

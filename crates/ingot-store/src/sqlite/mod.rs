@@ -237,6 +237,17 @@ impl MetadataStore for SqliteStore {
         Ok(created)
     }
 
+    async fn adopt_registry_version(
+        &self,
+        new: NewModelVersion,
+        version: i64,
+    ) -> Result<ModelVersion> {
+        let mut tx = begin_write(&self.pool).await?;
+        let created = models::adopt_version(&mut tx, new, version).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
     async fn list_models(&self) -> Result<Vec<ModelSummary>> {
         models::list(&self.pool).await
     }

@@ -13,6 +13,56 @@ pub(crate) async fn insert_version(
     conn: &mut SqliteConnection,
     new: NewModelVersion,
 ) -> Result<ModelVersion> {
+    // One number space with the MLflow registry, so the mirror gets the same number.
+    let version = registry_mirror::next_version(conn, &new.model).await?;
+    let created = insert_row(conn, new, version).await?;
+    registry_mirror::mirror_native(conn, &created).await?;
+    Ok(created)
+}
+
+/// Gives a version registered through MLflow its native row (an Ingot model file made from its
+/// files), under the same number, and links the two. `NotFound` without that registry version,
+/// `AlreadyExists` if it already has a native version.
+pub(crate) async fn adopt_version(
+    conn: &mut SqliteConnection,
+    new: NewModelVersion,
+    version: i64,
+) -> Result<ModelVersion> {
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM registered_model_versions WHERE name = ? AND version = ?",
+    )
+    .bind(&new.model)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if exists.is_none() {
+        return Err(Error::version_not_found(
+            "registered model version",
+            &new.model,
+            version,
+        ));
+    }
+    if registry_mirror::native_of(conn, &new.model, version)
+        .await?
+        .is_some()
+        || version_in(conn, &new.model, version).await.is_ok()
+    {
+        return Err(Error::AlreadyExists {
+            kind: "model version",
+            name: format!("{}:{version}", new.model),
+        });
+    }
+    let created = insert_row(conn, new, version).await?;
+    registry_mirror::link_adopted(conn, &created).await?;
+    Ok(created)
+}
+
+/// Writes the native row of version `version`.
+async fn insert_row(
+    conn: &mut SqliteConnection,
+    new: NewModelVersion,
+    version: i64,
+) -> Result<ModelVersion> {
     let metrics_json = rows::to_json(&new.metrics, "model metrics")?;
     let schema_json = rows::to_json(&new.input_schema, "model input schema")?;
     if let Some(job_id) = &new.job_id {
@@ -32,8 +82,6 @@ pub(crate) async fn insert_version(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    // One number space with the MLflow registry, so the mirror gets the same number.
-    let version = registry_mirror::next_version(conn, &new.model).await?;
     sqlx::query(&format!(
         "INSERT INTO model_versions ({MODEL_VERSION_COLUMNS}) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -51,7 +99,7 @@ pub(crate) async fn insert_version(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let created = ModelVersion {
+    Ok(ModelVersion {
         model: new.model,
         version,
         artifact_hash: new.artifact_hash,
@@ -63,9 +111,7 @@ pub(crate) async fn insert_version(
         dataset: new.dataset,
         dataset_version: new.dataset_version,
         created_at: now,
-    };
-    registry_mirror::mirror_native(conn, &created).await?;
-    Ok(created)
+    })
 }
 
 /// One native version, read inside the caller's transaction.

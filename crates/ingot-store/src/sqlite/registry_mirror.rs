@@ -188,6 +188,39 @@ pub(crate) async fn mirror_native(conn: &mut SqliteConnection, v: &ModelVersion)
     Ok(number)
 }
 
+/// The native version a registry version mirrors, if any (its `ingot.model_version` tag).
+pub(crate) async fn native_of(
+    conn: &mut SqliteConnection,
+    name: &str,
+    version: i64,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT value FROM model_version_tags WHERE name = ? AND version = ? AND key = ?",
+    )
+    .bind(name)
+    .bind(version)
+    .bind(NATIVE_VERSION_TAG)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Links a registry version registered through MLflow to the native version made from its
+/// files (same number): the link and artifact tags, inside the caller's transaction. Its own
+/// source, run and lineage stay as MLflow recorded them.
+pub(crate) async fn link_adopted(conn: &mut SqliteConnection, v: &ModelVersion) -> Result<()> {
+    let tags = [
+        (NATIVE_VERSION_TAG.to_string(), v.version.to_string()),
+        ("ingot.artifact_sha256".to_string(), v.artifact_hash.clone()),
+    ];
+    put_tags(conn, &v.model, v.version, &tags).await?;
+    sqlx::query("UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?")
+        .bind(now_millis())
+        .bind(&v.model)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// The lineage tags of a native version: its job, dataset version and metrics, and the input
 /// datasets its run logged.
 async fn native_lineage(

@@ -3,7 +3,7 @@
 use ingot_core::records::{ApiToken, ScalingEvent};
 use ingot_core::EndpointStatus;
 
-use super::{memory_store, new_model};
+use super::{memory_store, new_model, store_with_endpoint};
 use crate::{Error, MetadataStore};
 
 #[tokio::test]
@@ -136,12 +136,7 @@ async fn tokens_are_found_by_hash() {
 
 #[tokio::test]
 async fn scaling_history_keeps_the_newest_per_variant_and_goes_with_its_endpoint() {
-    let store = memory_store().await;
-    store.create_model_version(new_model("m")).await.unwrap();
-    store
-        .create_endpoint("ep", &ingot_core::EndpointConfig::single("m", 1))
-        .await
-        .unwrap();
+    let store = store_with_endpoint().await;
     let event = |i: u32| ScalingEvent {
         at: 1_000 + i64::from(i),
         from: i,

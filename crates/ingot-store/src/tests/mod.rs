@@ -22,6 +22,18 @@ pub(crate) async fn memory_store() -> SqliteStore {
         .expect("open in-memory store")
 }
 
+/// A fresh store with model `m:1` served by endpoint `ep`.
+pub(crate) async fn store_with_endpoint() -> SqliteStore {
+    use crate::MetadataStore;
+    let store = memory_store().await;
+    store.create_model_version(new_model("m")).await.unwrap();
+    store
+        .create_endpoint("ep", &ingot_core::EndpointConfig::single("m", 1))
+        .await
+        .unwrap();
+    store
+}
+
 pub(crate) fn schema() -> Schema {
     Schema::new(vec![
         Field::new("age", ColumnType::Integer, false),

@@ -2,7 +2,7 @@
 
 use ingot_core::records::{MonitoringExecution, MonitoringSchedule};
 
-use super::{memory_store, new_model};
+use super::store_with_endpoint;
 use crate::{Error, MetadataStore};
 
 fn schedule(endpoint: &str, name: &str) -> MonitoringSchedule {
@@ -33,12 +33,7 @@ fn execution(id: &str, schedule: &str, window_end: i64) -> MonitoringExecution {
 
 #[tokio::test]
 async fn schedules_and_executions_round_trip_and_cascade() {
-    let store = memory_store().await;
-    store.create_model_version(new_model("m")).await.unwrap();
-    store
-        .create_endpoint("ep", &ingot_core::EndpointConfig::single("m", 1))
-        .await
-        .unwrap();
+    let store = store_with_endpoint().await;
     assert!(matches!(
         store
             .create_monitoring_schedule(&schedule("nope", "dq"))

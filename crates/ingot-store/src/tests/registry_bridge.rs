@@ -70,6 +70,52 @@ async fn both_registries_share_one_number_space() {
 }
 
 #[tokio::test]
+async fn an_mlflow_version_adopts_a_native_version_under_its_own_number() {
+    let store = memory_store().await;
+    store.create_registered_model("m", "", &[]).await.unwrap();
+    for _ in 0..2 {
+        store
+            .create_registry_version(NewRegistryVersion {
+                name: "m".into(),
+                source: "models:/m-abc".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let adopted = store
+        .adopt_registry_version(new_model("m"), 1)
+        .await
+        .unwrap();
+    assert_eq!(adopted.version, 1);
+    assert_eq!(store.model_version("m", Some(1)).await.unwrap(), adopted);
+    let linked = store.registry_version("m", 1).await.unwrap();
+    assert_eq!(tag(&linked, "ingot.model_version"), Some("1"));
+    assert_eq!(
+        tag(&linked, "ingot.artifact_sha256"),
+        Some(adopted.artifact_hash.as_str())
+    );
+    assert_eq!(linked.source, "models:/m-abc", "MLflow's record stays");
+    // Once, only for an existing registry version; new versions still number past both.
+    assert!(matches!(
+        store.adopt_registry_version(new_model("m"), 1).await,
+        Err(crate::Error::AlreadyExists { .. })
+    ));
+    assert!(matches!(
+        store.adopt_registry_version(new_model("m"), 7).await,
+        Err(crate::Error::NotFound { .. })
+    ));
+    let next = store.create_model_version(new_model("m")).await.unwrap();
+    assert_eq!(next.version, 3);
+    let summary = store.list_models().await.unwrap();
+    let m = summary.iter().find(|s| s.name == "m").unwrap();
+    assert_eq!(
+        (m.latest_version, m.version_count, m.native_version_count),
+        (3, 3, 2)
+    );
+}
+
+#[tokio::test]
 async fn an_mlflow_version_captures_its_runs_metrics_and_inputs() {
     let store = memory_store().await;
     let run = store.create_run(new_run(0, "fit", 1)).await.unwrap();

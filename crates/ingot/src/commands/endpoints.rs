@@ -25,7 +25,8 @@ use crate::output::{print_json, print_table, timestamp};
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Model to deploy: NAME or NAME:VERSION (omit with --config or --multi-model-prefix)
+    /// Model to deploy: NAME or NAME:VERSION (omit with --config or --multi-model-prefix). A
+    /// version logged through MLflow with an onnx, xgboost or lightgbm flavor deploys too.
     pub reference: Option<String>,
     /// Endpoint name
     #[arg(long)]
