@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod extract;
 mod invocations;
+mod landing;
 mod mlflow;
 mod oip_errors;
 mod serve;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/", axum::routing::get(landing::landing))
         .merge(invocations::router(state.clone()))
         .merge(mlflow::router(state.clone()))
         .fallback(error::not_found_fallback)

@@ -69,6 +69,35 @@ async fn openapi_document_lists_the_routes() {
 }
 
 #[tokio::test]
+async fn the_root_page_names_the_apis_without_a_token() {
+    let app = app().await;
+    let page = app
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    let html = page.text();
+    for named in [
+        "/api/v1/openapi.json",
+        "/api/2.0/mlflow",
+        "MLFLOW_TRACKING_URI",
+        "/v2/models/NAME/infer",
+        "ingot run show RUN_ID",
+    ] {
+        assert!(html.contains(named), "{named} missing from {html}");
+    }
+    // Everything below it still needs a token.
+    let api = app
+        .send(Request::get("/api/v1/models").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn unknown_routes_and_bad_json_get_json_errors() {
     let app = app().await;
     let missing = app.get("/api/v1/nothing-here").await;
