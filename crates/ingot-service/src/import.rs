@@ -78,6 +78,16 @@ impl Platform {
         })
     }
 
+    /// The version endpoints and transforms serve for `model[:version]`; without a version,
+    /// the newest of either registry (see [`Self::servable_version`]).
+    pub async fn servable(&self, model: &str, version: Option<i64>) -> Result<ModelVersion> {
+        let number = match version {
+            Some(number) => number,
+            None => self.model_detail(model, None).await?.version,
+        };
+        self.servable_version(model, number).await
+    }
+
     /// The native version endpoints serve for `model:version`. A version registered through
     /// MLflow has none until it is first deployed: its MLflow model directory is read then
     /// (`MLmodel`, and the file of its onnx, xgboost or lightgbm flavor) and imported under the

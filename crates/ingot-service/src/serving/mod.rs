@@ -119,12 +119,7 @@ impl Platform {
         version: Option<i64>,
     ) -> Result<Endpoint> {
         validate_name(name)?;
-        // The latest of either registry: a newer version registered through MLflow wins.
-        let number = match version {
-            Some(number) => number,
-            None => self.model_detail(model, None).await?.version,
-        };
-        let model_version = self.servable_version(model, number).await?;
+        let model_version = self.servable(model, version).await?;
         self.deploy_config(
             name,
             EndpointConfig::single(&model_version.model, model_version.version),
@@ -353,10 +348,7 @@ impl Platform {
 
     /// A model version resolved to its artifact and size.
     pub(crate) async fn resolve(&self, model: &str, version: Option<i64>) -> Result<ResolvedModel> {
-        let record = match version {
-            Some(number) => self.servable_version(model, number).await?,
-            None => self.store.model_version(model, None).await?,
-        };
+        let record = self.servable(model, version).await?;
         let size_bytes = self.artifacts.size(&record.artifact_hash).await?;
         Ok(ResolvedModel {
             model: record.model,

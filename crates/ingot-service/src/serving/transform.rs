@@ -96,11 +96,8 @@ impl Platform {
         if let Some(reason) = request.memory_limit_mib.and_then(invalid_memory_limit) {
             return Err(Error::bad_input(format!("memory_limit_mib {reason}")));
         }
-        let model = match request.model_version {
-            // A version registered through MLflow is made servable as for a deploy.
-            Some(number) => self.servable_version(&request.model, number).await?,
-            None => self.store.model_version(&request.model, None).await?,
-        };
+        // A version registered through MLflow is made servable as for a deploy.
+        let model = self.servable(&request.model, request.model_version).await?;
         let dataset = self
             .store
             .dataset_version(&request.dataset, request.dataset_version)

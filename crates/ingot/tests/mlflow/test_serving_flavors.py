@@ -120,3 +120,27 @@ def test_a_flavor_without_a_native_runtime_is_refused_by_name(ingot_uri, name, d
     message = reply.json()["error"]["message"]
     assert f"cannot serve {name}:1, registered through MLflow" in message, message
     assert "sklearn" in message and "mlflow.onnx.log_model" in message, message
+
+
+def test_a_transform_of_an_mlflow_model_takes_its_newest_version(ingot_uri, name, data):
+    train, y, test = data
+    mlflow.set_experiment(name)
+    gbm = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(train, y), num_boost_round=10)
+    with mlflow.start_run():
+        mlflow.lightgbm.log_model(gbm, name="model", registered_model_name=name)
+    reply = call(ingot_uri, "POST", f"/api/v1/datasets/{name}-rows/versions", params={"format": "csv"},
+                 data=test.to_csv(index=False).encode(),
+                 headers={"Content-Type": "application/octet-stream"})
+    assert reply.status_code == 201, reply.text
+    # No version given: the newest of either registry, here the one MLflow registered.
+    reply = call(ingot_uri, "POST", "/api/v1/transform-jobs",
+                 json={"model": name, "dataset": f"{name}-rows", "output_dataset": f"{name}-scored"})
+    assert reply.status_code == 201, reply.text
+    job = reply.json()
+    assert job["model_version"] == 1, job
+    deadline = time.time() + 60
+    while job["status"] not in ("Completed", "Failed", "Stopped"):
+        assert time.time() < deadline, job
+        time.sleep(0.1)
+        job = call(ingot_uri, "GET", f"/api/v1/transform-jobs/{job['id']}").json()
+    assert job["status"] == "Completed" and job["rows"] == len(test), job
