@@ -83,7 +83,7 @@ impl Platform {
     pub async fn servable(&self, model: &str, version: Option<i64>) -> Result<ModelVersion> {
         let number = match version {
             Some(number) => number,
-            None => self.model_detail(model, None).await?.version,
+            None => self.store.newest_version_number(model).await?,
         };
         self.servable_version(model, number).await
     }

@@ -114,6 +114,9 @@ pub trait MetadataStore: tracking::TrackingStore + Send + Sync + 'static {
         new: NewModelVersion,
         version: i64,
     ) -> Result<ModelVersion>;
+    /// The newest version number of `model` in either registry (native versions, and versions
+    /// registered through MLflow that mirror none); `NotFound` without any version.
+    async fn newest_version_number(&self, model: &str) -> Result<i64>;
     /// All registered models with their latest version, by name.
     async fn list_models(&self) -> Result<Vec<ModelSummary>>;
     /// One version of a model, or its latest when `version` is `None`.

@@ -3,7 +3,7 @@
 use ingot_core::endpoint_config::ModelStep;
 use ingot_core::records::{Endpoint, ScalingEvent};
 use ingot_core::{EndpointConfig, EndpointStatus};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteExecutor, SqlitePool};
 
 use super::begin_write;
 use super::rows::{self, ENDPOINT_COLUMNS};
@@ -13,6 +13,18 @@ use crate::{now_millis, Error, Result};
 /// answering step; none for multi-model endpoints.
 fn listed_model(config: &EndpointConfig) -> Option<&ModelStep> {
     config.variants.first().and_then(|v| v.steps.last())
+}
+
+/// `NotFound` unless endpoint `name` exists (for records that belong to an endpoint).
+pub(crate) async fn require(conn: impl SqliteExecutor<'_>, name: &str) -> Result<()> {
+    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM endpoints WHERE name = ?")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(Error::not_found("endpoint", name)),
+    }
 }
 
 /// Checks that every model version the configuration serves exists.
@@ -188,13 +200,7 @@ pub(crate) async fn record_scaling(
         return Ok(());
     }
     let mut tx = begin_write(pool).await?;
-    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM endpoints WHERE name = ?")
-        .bind(endpoint)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_none() {
-        return Err(Error::not_found("endpoint", endpoint));
-    }
+    require(&mut *tx, endpoint).await?;
     let last: Option<i64> = sqlx::query_scalar(
         "SELECT MAX(seq) FROM scaling_events WHERE endpoint = ? AND variant = ?",
     )

@@ -248,6 +248,10 @@ impl MetadataStore for SqliteStore {
         Ok(created)
     }
 
+    async fn newest_version_number(&self, model: &str) -> Result<i64> {
+        models::newest_number(&self.pool, model).await
+    }
+
     async fn list_models(&self) -> Result<Vec<ModelSummary>> {
         models::list(&self.pool).await
     }

@@ -42,10 +42,15 @@ pub(crate) async fn adopt_version(
             version,
         ));
     }
-    if registry_mirror::native_of(conn, &new.model, version)
-        .await?
-        .is_some()
-        || version_in(conn, &new.model, version).await.is_ok()
+    let native = match version_in(conn, &new.model, version).await {
+        Ok(_) => true,
+        Err(Error::NotFound { .. }) => false,
+        Err(e) => return Err(e),
+    };
+    if native
+        || registry_mirror::native_of(conn, &new.model, version)
+            .await?
+            .is_some()
     {
         return Err(Error::AlreadyExists {
             kind: "model version",
@@ -112,6 +117,23 @@ async fn insert_row(
         dataset_version: new.dataset_version,
         created_at: now,
     })
+}
+
+/// The newest version number of `model` in either registry: native versions, and registry
+/// versions that mirror none (registered through MLflow). `NotFound` without any version.
+pub(crate) async fn newest_number(pool: &SqlitePool, model: &str) -> Result<i64> {
+    let newest: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM model_versions WHERE model = ? \
+         UNION ALL SELECT MAX(r.version) AS v FROM registered_model_versions r WHERE r.name = ? \
+         AND NOT EXISTS (SELECT 1 FROM model_version_tags t WHERE t.name = r.name \
+         AND t.version = r.version AND t.key = ?)) t",
+    )
+    .bind(model)
+    .bind(model)
+    .bind(crate::tracking::NATIVE_VERSION_TAG)
+    .fetch_one(pool)
+    .await?;
+    newest.ok_or_else(|| Error::not_found("model", model))
 }
 
 /// One native version, read inside the caller's transaction.

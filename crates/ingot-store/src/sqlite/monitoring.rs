@@ -48,13 +48,7 @@ fn execution(row: &SqliteRow) -> Result<MonitoringExecution> {
 
 pub(crate) async fn create_schedule(pool: &SqlitePool, new: &MonitoringSchedule) -> Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let endpoint: Option<String> = sqlx::query_scalar("SELECT name FROM endpoints WHERE name = ?")
-        .bind(&new.endpoint)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if endpoint.is_none() {
-        return Err(Error::not_found("endpoint", &new.endpoint));
-    }
+    super::endpoints::require(&mut *tx, &new.endpoint).await?;
     let taken: Option<String> =
         sqlx::query_scalar("SELECT name FROM monitoring_schedules WHERE endpoint = ? AND name = ?")
             .bind(&new.endpoint)

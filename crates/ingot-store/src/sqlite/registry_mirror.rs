@@ -174,18 +174,31 @@ pub(crate) async fn mirror_native(conn: &mut SqliteConnection, v: &ModelVersion)
     .bind(PENDING_APPROVAL)
     .execute(&mut *conn)
     .await?;
+    let lineage = native_lineage(conn, v, &run_id).await?;
+    link(conn, v, number, lineage).await?;
+    Ok(number)
+}
+
+/// Tags registry version `number` as the mirror of native version `v` (the link and artifact
+/// tags, then `more`) and marks its registered model updated, inside the caller's transaction.
+async fn link(
+    conn: &mut SqliteConnection,
+    v: &ModelVersion,
+    number: i64,
+    more: Vec<KeyValue>,
+) -> Result<()> {
     let mut tags = vec![
         (NATIVE_VERSION_TAG.to_string(), v.version.to_string()),
         ("ingot.artifact_sha256".to_string(), v.artifact_hash.clone()),
     ];
-    tags.extend(native_lineage(conn, v, &run_id).await?);
+    tags.extend(more);
     put_tags(conn, &v.model, number, &tags).await?;
     sqlx::query("UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?")
-        .bind(now)
+        .bind(now_millis())
         .bind(&v.model)
         .execute(&mut *conn)
         .await?;
-    Ok(number)
+    Ok(())
 }
 
 /// The native version a registry version mirrors, if any (its `ingot.model_version` tag).
@@ -205,20 +218,10 @@ pub(crate) async fn native_of(
 }
 
 /// Links a registry version registered through MLflow to the native version made from its
-/// files (same number): the link and artifact tags, inside the caller's transaction. Its own
-/// source, run and lineage stay as MLflow recorded them.
+/// files (same number), inside the caller's transaction. Its own source, run and lineage stay
+/// as MLflow recorded them.
 pub(crate) async fn link_adopted(conn: &mut SqliteConnection, v: &ModelVersion) -> Result<()> {
-    let tags = [
-        (NATIVE_VERSION_TAG.to_string(), v.version.to_string()),
-        ("ingot.artifact_sha256".to_string(), v.artifact_hash.clone()),
-    ];
-    put_tags(conn, &v.model, v.version, &tags).await?;
-    sqlx::query("UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?")
-        .bind(now_millis())
-        .bind(&v.model)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    link(conn, v, v.version, Vec::new()).await
 }
 
 /// The lineage tags of a native version: its job, dataset version and metrics, and the input

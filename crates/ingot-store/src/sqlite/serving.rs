@@ -36,13 +36,7 @@ fn key(row: &SqliteRow) -> Result<EndpointKey> {
 }
 
 pub(crate) async fn create_key(pool: &SqlitePool, new: &EndpointKey) -> Result<()> {
-    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM endpoints WHERE name = ?")
-        .bind(&new.endpoint)
-        .fetch_optional(pool)
-        .await?;
-    if exists.is_none() {
-        return Err(Error::not_found("endpoint", &new.endpoint));
-    }
+    super::endpoints::require(pool, &new.endpoint).await?;
     sqlx::query(&format!(
         "INSERT INTO endpoint_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
     ))

@@ -83,10 +83,12 @@ async fn an_mlflow_version_adopts_a_native_version_under_its_own_number() {
             .await
             .unwrap();
     }
+    assert_eq!(store.newest_version_number("m").await.unwrap(), 2);
     let adopted = store
         .adopt_registry_version(new_model("m"), 1)
         .await
         .unwrap();
+    assert_eq!(store.newest_version_number("m").await.unwrap(), 2);
     assert_eq!(adopted.version, 1);
     assert_eq!(store.model_version("m", Some(1)).await.unwrap(), adopted);
     let linked = store.registry_version("m", 1).await.unwrap();
@@ -107,6 +109,11 @@ async fn an_mlflow_version_adopts_a_native_version_under_its_own_number() {
     ));
     let next = store.create_model_version(new_model("m")).await.unwrap();
     assert_eq!(next.version, 3);
+    assert_eq!(store.newest_version_number("m").await.unwrap(), 3);
+    assert!(matches!(
+        store.newest_version_number("absent").await,
+        Err(crate::Error::NotFound { kind: "model", .. })
+    ));
     let summary = store.list_models().await.unwrap();
     let m = summary.iter().find(|s| s.name == "m").unwrap();
     assert_eq!(
