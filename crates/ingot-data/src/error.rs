@@ -112,8 +112,7 @@ impl From<arrow_schema::ArrowError> for Error {
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Shortens a value quoted in an error message so huge fields don't flood logs.
-/// "no row names column \"a\"", or the first few of several names and how many more.
+/// "missing column \"a\": …", or the first few of several names and how many more.
 fn unnamed_columns_message(columns: &[String]) -> String {
     const LISTED: usize = 8;
     let mut names = columns
@@ -133,6 +132,7 @@ fn unnamed_columns_message(columns: &[String]) -> String {
     format!("missing {noun} {names}: no row names {pronoun}; send null for a missing value")
 }
 
+/// Shortens a value quoted in an error message so huge fields don't flood logs.
 pub(crate) fn excerpt(value: &str) -> String {
     const MAX: usize = 80;
     if value.chars().count() <= MAX {

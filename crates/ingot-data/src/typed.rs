@@ -530,7 +530,7 @@ mod tests {
     }
 
     #[test]
-    fn json_columns_no_object_row_names_are_refused() {
+    fn json_columns_no_row_gives_are_refused() {
         // A key absent from some rows is a null; absent from every row, it is refused by name.
         let rows = vec![
             json!({"Age": 1, "score": 2, "nme": "typo", "ok": true}),

@@ -5,15 +5,16 @@
 
 use axum::response::Html;
 
-/// The landing page; static, so it needs no token.
-pub(crate) async fn landing() -> Html<String> {
-    Html(format!(
-        r#"<!doctype html>
+/// The page, built at compile time; static, so it needs no token.
+const PAGE: &str = concat!(
+    r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Ingot</title>
-<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em;color:#1f2933}}
-code{{background:#f0f4f8;padding:0 .25em;border-radius:3px}}td{{padding:.2em 1em .2em 0;vertical-align:top}}</style>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em;color:#1f2933}
+code{background:#f0f4f8;padding:0 .25em;border-radius:3px}td{padding:.2em 1em .2em 0;vertical-align:top}</style>
 </head><body>
-<h1>Ingot {version}</h1>
+<h1>Ingot "#,
+    env!("CARGO_PKG_VERSION"),
+    r#"</h1>
 <p>This server has no web UI. It speaks these APIs (each needs <code>Authorization: Bearer &lt;token&gt;</code> unless the server runs with <code>--no-auth</code>):</p>
 <table>
 <tr><td><code>/api/v1</code></td><td>Ingot's own API, described at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></td></tr>
@@ -26,7 +27,10 @@ code{{background:#f0f4f8;padding:0 .25em;border-radius:3px}}td{{padding:.2em 1em
 <pre>ingot experiment list        ingot run list --experiment ID     ingot run show RUN_ID
 ingot model list             ingot model show NAME[:VERSION]    ingot endpoint list</pre>
 </body></html>
-"#,
-        version = env!("CARGO_PKG_VERSION")
-    ))
+"#
+);
+
+/// Answers `GET /` with [`PAGE`].
+pub(crate) async fn landing() -> Html<&'static str> {
+    Html(PAGE)
 }
